@@ -57,6 +57,7 @@ export function kernelLimits(): KernelLimits {
  * per slot. Used to explain EMFILE and to size reply queues.
  */
 export function queueCost(maxMessages: number, messageSize: number): number {
-  const perSlotOverhead = 8 + 48
+  // sizeof(struct msg_msg) and sizeof(struct posix_msg_tree_node) on 64-bit kernels.
+  const perSlotOverhead = 48 + 48
   return maxMessages * (messageSize + perSlotOverhead)
 }

@@ -161,11 +161,15 @@ export class MessageQueue implements AsyncIterable<Message> {
   /**
    * Sends `data`, waiting for room while the queue is full (back-pressure:
    * the kernel's POLLOUT wakes us; nothing spins, nothing is dropped). Sends
-   * leave in the order they were made. Do not change `data` until it settles.
+   * of one priority leave in the order they were made; a waiting send of a
+   * higher priority overtakes waiting lower ones, as it would in the kernel.
+   * Do not change `data` until it settles.
    */
   send(data: Uint8Array, options: SendOptions = {}): Promise<void> {
     const priority = options.priority ?? 0
-    if (this.outbox.length === 0 && this.trySend(data, priority)) return Promise.resolve()
+    if ((this.outbox.length === 0 || (this.outbox[0] as PendingSend).priority < priority) && this.trySend(data, priority)) {
+      return Promise.resolve()
+    }
     const aborted = abortedError(options, 'send', this.name)
     if (aborted !== undefined) return Promise.reject(aborted)
     return new Promise<void>((resolve, reject) => {
@@ -177,8 +181,12 @@ export class MessageQueue implements AsyncIterable<Message> {
         }
         this.updateWatch()
       })
-      this.senders.push(waiter)
-      this.outbox.push({ data, priority })
+      // Higher priorities overtake pending lower ones here too, as they would
+      // in the kernel; within one priority, sends keep their order.
+      let index = this.outbox.length
+      while (index > 0 && (this.outbox[index - 1] as PendingSend).priority < priority) index--
+      this.senders.splice(index, 0, waiter)
+      this.outbox.splice(index, 0, { data, priority })
       this.updateWatch()
     })
   }
@@ -242,6 +250,15 @@ export class MessageQueue implements AsyncIterable<Message> {
         this.updateWatch()
       }
     }
+  }
+
+  /**
+   * In consume mode, hands every message waiting now to the consumer,
+   * synchronously. Lets a reader look at this queue between other work
+   * instead of waiting for the next poll (the urgent lane uses it).
+   */
+  drainNow(): void {
+    if (this.consumer !== undefined && !this.closed) this.drainToConsumer()
   }
 
   /** Iterates over received messages; ends when the queue is closed. */

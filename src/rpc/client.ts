@@ -1,0 +1,444 @@
+/**
+ * The client: owns a private reply queue, shakes hands with the server,
+ * sends calls through the request queue or the urgent lane, routes replies
+ * to their callers, keeps the session alive with heartbeats, and reconnects
+ * on its own when the server goes away.
+ * @module
+ */
+import { randomBytes, timingSafeEqual } from 'node:crypto'
+import { EventEmitter } from 'eventemitter3'
+import { encodeFrame, type Frame, FrameError, FrameFlag, FrameType, forEachFrame } from '../transport/frame.js'
+import { FrameWriter } from '../transport/frame-writer.js'
+import { MessageQueue } from '../transport/message-queue.js'
+import { MqError } from '../transport/mq-error.js'
+import { Reassembler, ReassemblyError } from '../transport/reassembly.js'
+import type { CallOptions, ClientOptions } from './client-options.js'
+import { Code } from './code.js'
+import { PendingCall } from './pending-call.js'
+import { replyQueueName, urgentLaneName } from './queue-names.js'
+import { RpcError, rpcErrorFromWire } from './rpc-error.js'
+import type { AnyService, EventName, EventPayload, MethodInput, MethodName, MethodOutput } from './service.js'
+import { NORMAL_PRIORITY, URGENT_PRIORITY } from './session.js'
+import { decodeBody, EMPTY, encodeBody, readEvent, readGoodbye, readNonce, readWelcome, WIRE_PROTOCOL } from './wire.js'
+
+/** Where a client stands. */
+export type ClientState = 'connecting' | 'open' | 'draining' | 'disconnected' | 'closed'
+
+/** Events a client emits: the service's own, typed from its schemas, and lifecycle events. */
+export type ClientEvents<S extends AnyService> = {
+  [K in EventName<S>]: [payload: EventPayload<S, K>]
+} & {
+  /** The first handshake finished. */
+  connect: []
+  /** The session was lost (server gone, restarted or shut down); calls in flight failed with UNAVAILABLE. */
+  disconnect: [reason: RpcError]
+  /** A new session was made after a disconnect. */
+  reconnect: []
+  /** Something went wrong that no call will report (a forged or malformed frame, a bad event). */
+  error: [error: Error]
+}
+
+/** The typed methods of a client of service `S`. */
+export type ClientMethods<S extends AnyService> = {
+  readonly [K in MethodName<S>]: (input: MethodInput<S, K>, options?: CallOptions) => Promise<MethodOutput<S, K>>
+}
+
+/** A client of service `S`: its methods, plus events, `call`, `state` and `close`. */
+export type Client<S extends AnyService> = ClientCore<S> & ClientMethods<S>
+
+interface Handshake {
+  readonly nonce: Uint8Array
+  stage: 'challenge' | 'welcome'
+  resolve(): void
+  reject(error: RpcError): void
+}
+
+const HANDSHAKE_TIMEOUT_MS = 2000
+
+export class ClientCore<S extends AnyService> extends EventEmitter<ClientEvents<S>> {
+  private stateNow: ClientState = 'connecting'
+  private token = 0n
+  private requests: FrameWriter | undefined
+  private urgent: FrameWriter | undefined
+  private readonly pending = new Map<number, PendingCall>()
+  private readonly waiting: PendingCall[] = []
+  private readonly reassembler: Reassembler
+  private handshake: Handshake | undefined
+  private nextId = 0
+  private heartbeatMs = 1000
+  private lastHeard = Date.now()
+  private heartbeat: NodeJS.Timeout | undefined
+  private reconnecting: Promise<void> | undefined
+  private maxRequestBytes = Number.POSITIVE_INFINITY
+  /** Frames dropped because their token was wrong: forged or stale. */
+  forgedFrames = 0
+
+  /** @internal use {@link createClient} */
+  constructor(
+    readonly service: S,
+    private readonly options: ClientOptions,
+    private readonly reply: MessageQueue,
+  ) {
+    super()
+    this.reassembler = new Reassembler({ maxBodyBytes: options.maxBodyBytes ?? 64 * 1024 * 1024 })
+    reply.consume((data) => this.onMessage(data))
+  }
+
+  /** Where the client stands now. */
+  get state(): ClientState {
+    return this.stateNow
+  }
+
+  /** The name of this client's private reply queue. */
+  get replyQueue(): string {
+    return this.reply.name
+  }
+
+  /**
+   * Calls `method` by name. The typed methods (`client.add(...)`) use this;
+   * it also takes names the schema does not know (they reach the server,
+   * which answers UNIMPLEMENTED) and the built-ins `$describe` and `$stats`.
+   */
+  call(method: string, input: unknown, options: CallOptions = {}): Promise<unknown> {
+    const spec = this.service.methods.get(method)
+    const urgent = (options.priority ?? spec?.priority) === 'urgent'
+    const oneWay = spec?.oneWay ?? false
+    const timeoutMs = options.timeoutMs ?? this.options.timeoutMs
+    const deadline = timeoutMs === undefined ? undefined : Date.now() + timeoutMs
+    if (this.stateNow === 'closed') return Promise.reject(this.closedError())
+    if (options.signal?.aborted) {
+      return Promise.reject(new RpcError(Code.CANCELLED, `call to '${method}' was cancelled before it was sent`))
+    }
+    return new Promise((resolve, reject) => {
+      const call = new PendingCall(method, input, deadline, urgent, oneWay, options.signal, resolve, reject, (c) =>
+        this.forget(c),
+      )
+      if (this.stateNow === 'open') this.send(call)
+      else this.waiting.push(call)
+    })
+  }
+
+  /** Ends the session, fails what is pending with CANCELLED, and removes the reply queue. */
+  async close(): Promise<void> {
+    if (this.stateNow === 'closed') return
+    const wasOpen = this.stateNow === 'open' || this.stateNow === 'draining'
+    this.stateNow = 'closed'
+    clearInterval(this.heartbeat)
+    if (wasOpen) this.trySendControl(FrameType.GOODBYE)
+    this.handshake?.reject(this.closedError())
+    this.failAll(this.closedError())
+    await this.dropServerQueues()
+    await this.reply.close()
+    try {
+      MessageQueue.unlink(this.reply.name)
+    } catch {
+      // Removed already (by `mqrpc gc`, or by a server that saw us as dead).
+    }
+  }
+
+  /** @internal Makes the first session, or a new one after a disconnect. */
+  async connect(timeoutMs: number): Promise<void> {
+    await this.dropServerQueues()
+    const queue = this.options.queue
+    let requests: MessageQueue
+    let urgent: MessageQueue
+    try {
+      requests = MessageQueue.open(queue, { access: 'write' })
+      urgent = MessageQueue.open(urgentLaneName(queue), { access: 'write' })
+    } catch (error) {
+      if (error instanceof MqError && error.code === 'ENOENT') {
+        throw new RpcError(Code.UNAVAILABLE, `no server is listening on ${queue} (the queue does not exist): start the server, or check the queue name`, undefined, { cause: error })
+      }
+      throw RpcError.from(error)
+    }
+    this.requests = new FrameWriter(requests, { sendTimeoutMs: timeoutMs })
+    this.urgent = new FrameWriter(urgent)
+    const nonce = randomBytes(8)
+    const done = new Promise<void>((resolve, reject) => {
+      this.handshake = { nonce, stage: 'challenge', resolve, reject }
+    })
+    const timer = setTimeout(
+      () => this.handshake?.reject(new RpcError(Code.UNAVAILABLE, `server on ${queue} did not finish the handshake within ${timeoutMs} ms; is it overloaded or hung?`)),
+      timeoutMs,
+    )
+    try {
+      const hello = {
+        protocol: WIRE_PROTOCOL,
+        service: this.service.name,
+        replyQueue: this.reply.name,
+        pid: process.pid,
+        nonce,
+        ...(this.options.fingerprint === false ? {} : { fingerprint: this.options.fingerprint ?? this.service.fingerprint }),
+      }
+      await this.requests.write({ type: FrameType.HELLO, flags: 0, token: 0n, callId: 0 }, encodeBody(hello))
+      await done
+    } catch (error) {
+      await this.dropServerQueues()
+      throw RpcError.from(error, Code.UNAVAILABLE)
+    } finally {
+      clearTimeout(timer)
+      this.handshake = undefined
+    }
+    this.stateNow = 'open'
+    this.lastHeard = Date.now()
+    clearInterval(this.heartbeat)
+    this.heartbeat = setInterval(() => this.beat(), this.heartbeatMs)
+    for (const call of this.waiting.splice(0)) if (!call.settled) this.send(call)
+  }
+
+  private send(call: PendingCall): void {
+    const writer = call.urgent ? this.urgent : this.requests
+    if (writer === undefined) {
+      this.waiting.push(call)
+      return
+    }
+    let body: Uint8Array
+    try {
+      body = encodeBody([call.method, call.input, call.deadline ?? null])
+    } catch (error) {
+      return call.reject(new RpcError(Code.INVALID_ARGUMENT, `input of '${call.method}' cannot be encoded: ${(error as Error).message}`))
+    }
+    if (body.byteLength > this.maxRequestBytes) {
+      return call.reject(
+        new RpcError(Code.RESOURCE_EXHAUSTED, `input of '${call.method}' is ${body.byteLength} bytes; the server accepts at most ${this.maxRequestBytes} (its maxBodyBytes)`),
+      )
+    }
+    this.nextId = this.nextId >= 0xffffffff ? 1 : this.nextId + 1
+    call.id = this.nextId
+    if (!call.oneWay) this.pending.set(call.id, call)
+    const flags = (call.urgent ? FrameFlag.URGENT : 0) | (call.oneWay ? FrameFlag.ONE_WAY : 0)
+    const header = { type: FrameType.REQUEST, flags, token: this.token, callId: call.id }
+    writer.write(header, body, call.urgent ? URGENT_PRIORITY : NORMAL_PRIORITY).then(
+      () => {
+        if (call.oneWay) call.resolve(undefined)
+      },
+      (error: unknown) => {
+        this.pending.delete(call.id)
+        call.reject(RpcError.from(error, Code.UNAVAILABLE))
+      },
+    )
+  }
+
+  /** A call ended early (deadline or abort): forget it, and tell the server so it stops. */
+  private forget(call: PendingCall): void {
+    const index = this.waiting.indexOf(call)
+    if (index !== -1) this.waiting.splice(index, 1)
+    if (call.id !== 0 && this.pending.delete(call.id)) this.trySendControl(FrameType.CANCEL, call.id, call.urgent)
+  }
+
+  private onMessage(data: Uint8Array): void {
+    try {
+      forEachFrame(data, (frame) => this.onFrame(frame))
+    } catch (error) {
+      if (!(error instanceof FrameError)) throw error
+      this.fire('error', new RpcError(Code.INVALID_ARGUMENT, `dropped a malformed message in reply queue ${this.reply.name}: ${error.message}`))
+    }
+  }
+
+  private onFrame(frame: Frame): void {
+    const handshake = this.handshake
+    if (frame.type === FrameType.CHALLENGE || frame.type === FrameType.REJECT) {
+      return this.onHandshakeFrame(frame, handshake)
+    }
+    if (frame.token !== this.token || this.token === 0n) {
+      this.forgedFrames++
+      return
+    }
+    this.lastHeard = Date.now()
+    switch (frame.type) {
+      case FrameType.WELCOME:
+        if (handshake?.stage === 'welcome') {
+          const welcome = readWelcome(decodeBody(frame.chunk, 'WELCOME'))
+          this.heartbeatMs = welcome.heartbeatMs
+          this.maxRequestBytes = welcome.maxBodyBytes
+          handshake.resolve()
+        }
+        return
+      case FrameType.RESPONSE:
+      case FrameType.ERROR:
+      case FrameType.EVENT:
+        return this.onBodyFrame(frame)
+      case FrameType.GOODBYE: {
+        const goodbye = readGoodbye(decodeBody(frame.chunk, 'GOODBYE'))
+        if (goodbye.draining) {
+          this.stateNow = 'draining'
+        } else {
+          this.lost(new RpcError(Code.UNAVAILABLE, goodbye.message))
+        }
+        return
+      }
+      default:
+        return // PONG: lastHeard is all it is for.
+    }
+  }
+
+  private onHandshakeFrame(frame: Frame, handshake: Handshake | undefined): void {
+    // The nonce was sent only to the server (whose request queue no one else
+    // reads), so a CHALLENGE or REJECT without it was not written by the server.
+    let nonce: Uint8Array
+    try {
+      nonce = readNonce(decodeBody(frame.chunk, 'handshake'), 'handshake')
+    } catch {
+      this.forgedFrames++
+      return
+    }
+    if (handshake === undefined || nonce.byteLength !== handshake.nonce.byteLength || !timingSafeEqual(nonce, handshake.nonce)) {
+      this.forgedFrames++
+      return
+    }
+    if (frame.type === FrameType.REJECT) {
+      return handshake.reject(rpcErrorFromWire(decodeBody(frame.chunk, 'REJECT')))
+    }
+    if (handshake.stage !== 'challenge' || frame.token === 0n) return
+    handshake.stage = 'welcome'
+    this.token = frame.token
+    this.requests?.write({ type: FrameType.PROOF, flags: 0, token: this.token, callId: 0 }, EMPTY).catch((error: unknown) =>
+      handshake.reject(RpcError.from(error, Code.UNAVAILABLE)),
+    )
+  }
+
+  private onBodyFrame(frame: Frame): void {
+    let body: Uint8Array | undefined
+    try {
+      body = this.reassembler.accept(frame)
+    } catch (error) {
+      if (!(error instanceof ReassemblyError)) throw error
+      const call = this.pending.get(frame.callId)
+      if (frame.type !== FrameType.EVENT && call !== undefined) {
+        this.pending.delete(frame.callId)
+        call.reject(new RpcError(Code.RESOURCE_EXHAUSTED, `reply dropped: ${error.message}`))
+      } else {
+        this.fire('error', error)
+      }
+      return
+    }
+    if (body === undefined) return
+    if (frame.type === FrameType.EVENT) return this.onEvent(body)
+    const call = this.pending.get(frame.callId)
+    // A reply to a call that already ended (deadline, cancel) is dropped here.
+    if (call === undefined) return
+    this.pending.delete(frame.callId)
+    try {
+      const value = decodeBody(body, frame.type === FrameType.ERROR ? 'ERROR' : 'RESPONSE')
+      if (frame.type === FrameType.ERROR) call.reject(rpcErrorFromWire(value))
+      else call.resolve(value === undefined ? null : value)
+    } catch (error) {
+      call.reject(RpcError.from(error, Code.INTERNAL))
+    }
+  }
+
+  private onEvent(body: Uint8Array): void {
+    try {
+      const [name, payload] = readEvent(decodeBody(body, 'EVENT'))
+      const checker = this.service.events.get(name)
+      if (checker === undefined || !checker.check(payload)) {
+        this.fire('error', new RpcError(Code.INVALID_ARGUMENT, `dropped event '${name}': unknown to this client's schema or not matching it`))
+        return
+      }
+      this.fire(name, payload)
+    } catch (error) {
+      this.fire('error', RpcError.from(error))
+    }
+  }
+
+  private beat(): void {
+    if (this.stateNow !== 'open' && this.stateNow !== 'draining') return
+    if (Date.now() - this.lastHeard > 3 * this.heartbeatMs) {
+      this.lost(new RpcError(Code.UNAVAILABLE, `server on ${this.options.queue} stopped answering heartbeats (${3 * this.heartbeatMs} ms)`))
+      return
+    }
+    this.trySendControl(FrameType.PING)
+  }
+
+  /** Control frames never wait: a full queue means the server will notice by other means. */
+  private trySendControl(type: FrameType, callId = 0, urgent = false): void {
+    const writer = urgent ? this.urgent : this.requests
+    try {
+      writer?.queue.trySend(encodeFrame({ type, flags: urgent ? FrameFlag.URGENT : 0, token: this.token, callId }, EMPTY), urgent ? URGENT_PRIORITY : NORMAL_PRIORITY)
+    } catch {
+      // The server's queue is gone; the heartbeat will notice.
+    }
+  }
+
+  /** The session is gone: fail what is in flight, and make a new one when allowed. */
+  private lost(reason: RpcError): void {
+    if (this.stateNow === 'closed' || this.stateNow === 'disconnected') return
+    this.stateNow = 'disconnected'
+    this.token = 0n
+    clearInterval(this.heartbeat)
+    this.reassembler.clear()
+    for (const call of this.pending.values()) call.reject(reason)
+    this.pending.clear()
+    this.fire('disconnect', reason)
+    void this.dropServerQueues()
+    if (this.options.reconnect !== false) this.reconnecting ??= this.reconnectLoop()
+  }
+
+  private async reconnectLoop(): Promise<void> {
+    let delay = 50
+    try {
+      while (this.stateNow === 'disconnected') {
+        try {
+          await this.connect(HANDSHAKE_TIMEOUT_MS)
+          this.fire('reconnect')
+          return
+        } catch {
+          if ((this.stateNow as ClientState) === 'closed') return
+          await new Promise((resolve) => setTimeout(resolve, delay))
+          delay = Math.min(1000, delay * 2)
+        }
+      }
+    } finally {
+      this.reconnecting = undefined
+    }
+  }
+
+  private failAll(error: RpcError): void {
+    for (const call of this.pending.values()) call.reject(error)
+    this.pending.clear()
+    for (const call of this.waiting.splice(0)) call.reject(error)
+  }
+
+  private async dropServerQueues(): Promise<void> {
+    const writers = [this.requests, this.urgent]
+    this.requests = undefined
+    this.urgent = undefined
+    for (const writer of writers) await writer?.queue.close()
+  }
+
+  /** @internal Emits without the per-event typing, which a generic S cannot narrow inside the class. */
+  fire(event: string, ...args: unknown[]): void {
+    ;(this as unknown as EventEmitter).emit(event, ...args)
+  }
+
+  private closedError(): RpcError {
+    return new RpcError(Code.CANCELLED, `client of '${this.service.name}' on ${this.options.queue} was closed`)
+  }
+}
+
+/** Connects a typed client to the server on `options.queue`. Rejects with UNAVAILABLE when none answers in time. */
+export async function createClient<S extends AnyService>(service: S, options: ClientOptions): Promise<Client<S>> {
+  const reply = MessageQueue.open(replyQueueName(), {
+    create: true,
+    exclusive: true,
+    mode: 0o622,
+    access: 'read',
+    maxMessages: options.replyMaxMessages ?? 10,
+    messageSize: options.replyMessageSize ?? 1024,
+  })
+  const core = new ClientCore(service, options, reply)
+  for (const name of service.methods.keys()) {
+    Object.defineProperty(core, name, {
+      value: (input: unknown, callOptions?: CallOptions) => core.call(name, input, callOptions),
+      enumerable: true,
+    })
+  }
+  try {
+    await core.connect(options.connectTimeoutMs ?? 5000)
+  } catch (error) {
+    await core.close()
+    throw error
+  }
+  core.fire('connect')
+  return core as Client<S>
+}

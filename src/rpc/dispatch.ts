@@ -1,0 +1,188 @@
+/**
+ * From a REQUEST body to a RESPONSE or ERROR: decode, check every limit,
+ * validate the input, run the handler under the scheduler, check the output.
+ * @module
+ */
+import { FrameFlag, FrameType } from '../transport/frame.js'
+import { Code } from './code.js'
+import type { CallContext } from './context.js'
+import type { RateLimiter } from './rate-limiter.js'
+import { RpcError } from './rpc-error.js'
+import type { Scheduler } from './scheduler.js'
+import { assertValid, type AnyService, type CompiledMethod } from './service.js'
+import type { ResolvedServerOptions } from './server-options.js'
+import type { Session } from './session.js'
+import type { ServerStats } from './stats.js'
+import { decodeBody, readRequest } from './wire.js'
+
+// biome-ignore lint/suspicious/noExplicitAny: handlers are typed at createServer
+export type AnyHandler = (input: any, ctx: CallContext) => unknown
+
+/** Built-in methods every server answers (`$describe`, `$stats`). */
+export type BuiltinHandler = (session: Session) => unknown
+
+/** What a dispatch needs from its server. */
+export interface DispatchDeps {
+  readonly service: AnyService
+  readonly handlers: Readonly<Record<string, AnyHandler>>
+  readonly builtins: ReadonlyMap<string, BuiltinHandler>
+  readonly options: ResolvedServerOptions
+  readonly scheduler: Scheduler
+  readonly stats: ServerStats
+  readonly uidLimiter: (uid: number) => RateLimiter | undefined
+  /** A handler failed in a way the caller only sees as INTERNAL; the server reports the whole story. */
+  readonly reportError: (error: Error) => void
+  /** Writing to the session failed (e.g. its reply queue stayed full): the session must end. */
+  readonly sendFailed: (session: Session, error: unknown) => void
+}
+
+// setTimeout fires at once for delays past 2^31-1 ms; clamp where timers are set.
+const MAX_TIMER_MS = 0x7fffffff
+
+/** Handles one whole REQUEST body from an open session. */
+export function dispatchRequest(session: Session, callId: number, flags: number, body: Uint8Array, deps: DispatchDeps): void {
+  const urgent = (flags & FrameFlag.URGENT) !== 0
+  const oneWay = (flags & FrameFlag.ONE_WAY) !== 0
+  const reply = (type: FrameType, value: unknown) => {
+    if (oneWay) return
+    session.send(type, callId, value, urgent).catch((error: unknown) => deps.sendFailed(session, error))
+  }
+  const fail = (error: RpcError) => {
+    if (!oneWay) session.sendError(callId, error, urgent).catch((e: unknown) => deps.sendFailed(session, e))
+  }
+  let methodName: string
+  let input: unknown
+  let deadline: number | null
+  try {
+    ;[methodName, input, deadline] = readRequest(decodeBody(body, 'REQUEST'))
+  } catch (error) {
+    deps.stats.dropped.malformed++
+    return fail(RpcError.from(error, Code.INVALID_ARGUMENT))
+  }
+  const builtin = deps.builtins.get(methodName)
+  if (builtin !== undefined) {
+    try {
+      return reply(FrameType.RESPONSE, builtin(session))
+    } catch (error) {
+      return fail(RpcError.from(error))
+    }
+  }
+  const method = deps.service.methods.get(methodName)
+  if (method === undefined) {
+    deps.stats.record(methodName.slice(0, 64), false, 0)
+    return fail(new RpcError(Code.UNIMPLEMENTED, `method '${methodName}' is not part of service '${deps.service.name}'`))
+  }
+  const refusal = checkLimits(session, callId, method, deadline, deps)
+  if (refusal !== undefined) {
+    deps.stats.record(method.name, false, 0)
+    return fail(refusal)
+  }
+  try {
+    assertValid(method.input, input, `input of '${method.name}'`)
+  } catch (error) {
+    deps.stats.record(method.name, false, 0)
+    return fail(error as RpcError)
+  }
+  const controller = new AbortController()
+  session.inFlight.set(callId, { controller, urgent })
+  const ctx: CallContext = {
+    peer: session.peer,
+    signal: controller.signal,
+    deadline: deadline ?? undefined,
+    method: method.name,
+    urgent,
+    sessionId: session.id,
+  }
+  deps.scheduler.submit({
+    urgent,
+    run: () => runCall(session, callId, method, input, ctx, controller, deps, reply, fail),
+  })
+}
+
+function checkLimits(
+  session: Session,
+  callId: number,
+  method: CompiledMethod,
+  deadline: number | null,
+  deps: DispatchDeps,
+): RpcError | undefined {
+  const { options } = deps
+  if (session.inFlight.has(callId)) {
+    return new RpcError(Code.INVALID_ARGUMENT, `call id ${callId} is already in flight on this session`)
+  }
+  if (session.inFlight.size >= options.maxInFlight) {
+    return new RpcError(
+      Code.RESOURCE_EXHAUSTED,
+      `session has ${options.maxInFlight} calls in flight, the server's maxInFlight; wait for some to finish`,
+    )
+  }
+  if (session.limiter !== undefined && !session.limiter.take()) {
+    return new RpcError(Code.RESOURCE_EXHAUSTED, `session exceeds ${options.maxCallsPerSecond} calls per second (maxCallsPerSecond)`)
+  }
+  const uidLimiter = deps.uidLimiter(session.peer.uid)
+  if (uidLimiter !== undefined && !uidLimiter.take()) {
+    return new RpcError(
+      Code.RESOURCE_EXHAUSTED,
+      `uid ${session.peer.uid} exceeds ${options.maxCallsPerSecondPerUid} calls per second (maxCallsPerSecondPerUid)`,
+    )
+  }
+  if (options.authorize !== undefined && !options.authorize(session.peer, method.name)) {
+    return new RpcError(Code.PERMISSION_DENIED, `uid ${session.peer.uid} may not call '${method.name}'`)
+  }
+  if (deadline !== null && deadline <= Date.now()) {
+    return new RpcError(Code.DEADLINE_EXCEEDED, `deadline of '${method.name}' had passed when the server received it`)
+  }
+  return undefined
+}
+
+async function runCall(
+  session: Session,
+  callId: number,
+  method: CompiledMethod,
+  input: unknown,
+  ctx: CallContext,
+  controller: AbortController,
+  deps: DispatchDeps,
+  reply: (type: FrameType, value: unknown) => void,
+  fail: (error: RpcError) => void,
+): Promise<void> {
+  if (controller.signal.aborted) {
+    session.inFlight.delete(callId)
+    return
+  }
+  const timer =
+    ctx.deadline === undefined
+      ? undefined
+      : setTimeout(
+          () => controller.abort(new RpcError(Code.DEADLINE_EXCEEDED, `deadline of '${method.name}' passed`)),
+          Math.min(MAX_TIMER_MS, Math.max(0, ctx.deadline - Date.now())),
+        )
+  const started = performance.now()
+  try {
+    const handler = deps.handlers[method.name] as AnyHandler
+    const output = await handler(input, ctx)
+    // The caller has given up (cancel, deadline, session end): nobody is
+    // waiting for this result, and it must not reach a later call.
+    if (controller.signal.aborted) return
+    if (method.output !== undefined && !method.output.check(output)) {
+      const list = method.output.violations(output).map((v) => `${v.path} ${v.message}`).join('; ')
+      const error = new RpcError(Code.INTERNAL, `handler '${method.name}' returned a value that does not match its output schema: ${list}`)
+      deps.reportError(error)
+      deps.stats.record(method.name, false, performance.now() - started)
+      return fail(error)
+    }
+    deps.stats.record(method.name, true, performance.now() - started)
+    reply(FrameType.RESPONSE, output)
+  } catch (thrown) {
+    deps.stats.record(method.name, false, performance.now() - started)
+    if (controller.signal.aborted) return
+    if (thrown instanceof RpcError) return fail(thrown)
+    const message = thrown instanceof Error ? thrown.message : String(thrown)
+    const error = new RpcError(Code.INTERNAL, `handler '${method.name}' failed: ${message}`, undefined, { cause: thrown })
+    deps.reportError(error)
+    fail(error)
+  } finally {
+    if (timer !== undefined) clearTimeout(timer)
+    session.inFlight.delete(callId)
+  }
+}

@@ -1,0 +1,26 @@
+/**
+ * The RPC layer: services, servers, clients, codes.
+ * @module
+ */
+export { Binary, type BinaryOptions } from './binary.js'
+export { createClient, ClientCore, type Client, type ClientEvents, type ClientMethods, type ClientState } from './client.js'
+export type { CallOptions, ClientOptions } from './client-options.js'
+export { Code, codeName } from './code.js'
+export type { CallContext, Peer } from './context.js'
+export { RpcError } from './rpc-error.js'
+export { createServer, Server, type Handlers, type ServerEvents, type SessionInfo } from './server.js'
+export type { ServerOptions } from './server-options.js'
+export {
+  defineService,
+  type AnyService,
+  type EventName,
+  type EventPayload,
+  type MethodInput,
+  type MethodName,
+  type MethodOutput,
+  type MethodSpec,
+  type Priority,
+  type Service,
+  type ServiceSpec,
+  type Violation,
+} from './service.js'

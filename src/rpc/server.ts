@@ -1,0 +1,427 @@
+/**
+ * The server: reads the request queue and the urgent lane from the event
+ * loop, runs the handshake, routes frames to sessions, and dispatches calls.
+ * @module
+ */
+import { EventEmitter } from 'eventemitter3'
+import { type Frame, FrameError, FrameType, forEachFrame } from '../transport/frame.js'
+import { FrameWriter } from '../transport/frame-writer.js'
+import { MessageQueue } from '../transport/message-queue.js'
+import { ReassemblyError } from '../transport/reassembly.js'
+import { Code } from './code.js'
+import type { CallContext } from './context.js'
+import { type AnyHandler, type BuiltinHandler, type DispatchDeps, dispatchRequest } from './dispatch.js'
+import { openSession, Refusal } from './handshake.js'
+import { pidOfReplyQueue, urgentLaneName } from './queue-names.js'
+import { RateLimiter } from './rate-limiter.js'
+import { RpcError, rpcErrorToWire } from './rpc-error.js'
+import { Scheduler } from './scheduler.js'
+import { type AnyService, assertValid, type EventName, type EventPayload, type MethodInput, type MethodName, type MethodOutput } from './service.js'
+import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from './server-options.js'
+import { Session } from './session.js'
+import { ServerStats } from './stats.js'
+import { claimQueue, replaceQueue } from './takeover.js'
+import { encodeBody, readHello, decodeBody, WIRE_PROTOCOL } from './wire.js'
+
+/** The handler of every method of service `S`, typed from its schemas. */
+export type Handlers<S extends AnyService> = {
+  readonly [K in MethodName<S>]: (
+    input: MethodInput<S, K>,
+    ctx: CallContext,
+  ) => MethodOutput<S, K> | Promise<MethodOutput<S, K>>
+}
+
+/** Lifecycle events of a server (listen with `server.on`). */
+export interface ServerEvents {
+  /** A client finished its handshake. */
+  session: [info: SessionInfo]
+  /** A session ended: closed by the client, reaped, or refused later. */
+  sessionEnd: [info: SessionInfo, reason: RpcError]
+  /** Something went wrong that no caller will see whole (a handler's crash, a malformed message). */
+  error: [error: Error]
+}
+
+/** What the server tells about a session. */
+export interface SessionInfo {
+  readonly id: string
+  readonly peer: Session['peer']
+}
+
+/** A running server. */
+export class Server<S extends AnyService> {
+  private readonly lifecycle = new EventEmitter<ServerEvents>()
+  private readonly sessions = new Map<bigint, Session>()
+  private readonly uidSessions = new Map<number, number>()
+  private readonly uidLimiters = new Map<number, RateLimiter>()
+  private readonly stats = new ServerStats()
+  private readonly scheduler: Scheduler
+  private readonly deps: DispatchDeps
+  private readonly sweeper: NodeJS.Timeout
+  private eventSeq = 0
+  private closing: Promise<void> | undefined
+
+  /** @internal use {@link createServer} */
+  constructor(
+    readonly service: S,
+    handlers: Handlers<S>,
+    private readonly options: ResolvedServerOptions,
+    private readonly requests: MessageQueue,
+    private readonly urgent: MessageQueue,
+  ) {
+    this.scheduler = new Scheduler({
+      concurrency: options.concurrency,
+      urgentReserve: options.urgentReserve,
+      pollUrgent: () => urgent.drainNow(),
+    })
+    const builtins = new Map<string, BuiltinHandler>([
+      ['$describe', () => this.describe()],
+      ['$stats', () => this.figures()],
+    ])
+    this.deps = {
+      service,
+      handlers: handlers as unknown as Record<string, AnyHandler>,
+      builtins,
+      options,
+      scheduler: this.scheduler,
+      stats: this.stats,
+      uidLimiter: (uid) => this.uidLimiter(uid),
+      reportError: (error) => this.lifecycle.emit('error', error),
+      sendFailed: (session, error) =>
+        this.endSession(
+          session,
+          new RpcError(Code.RESOURCE_EXHAUSTED, `could not write to reply queue ${session.replyQueue.name}: ${(error as Error).message}`),
+        ),
+    }
+    requests.consume((data) => this.onMessage(data))
+    urgent.consume((data) => this.onMessage(data))
+    this.sweeper = setInterval(() => this.sweep(), Math.max(50, Math.floor(options.heartbeatMs / 2)))
+  }
+
+  /** The request queue's name. */
+  get queue(): string {
+    return this.options.queue
+  }
+
+  /** Sessions open now. */
+  get sessionCount(): number {
+    let open = 0
+    for (const session of this.sessions.values()) if (session.state === 'open') open++
+    return open
+  }
+
+  on<K extends keyof ServerEvents>(event: K, listener: (...args: ServerEvents[K]) => void): this {
+    this.lifecycle.on(event, listener as never)
+    return this
+  }
+
+  once<K extends keyof ServerEvents>(event: K, listener: (...args: ServerEvents[K]) => void): this {
+    this.lifecycle.once(event, listener as never)
+    return this
+  }
+
+  off<K extends keyof ServerEvents>(event: K, listener: (...args: ServerEvents[K]) => void): this {
+    this.lifecycle.off(event, listener as never)
+    return this
+  }
+
+  /** Pushes a service event to every connected client. The payload is checked against its schema first. */
+  emit<K extends EventName<S>>(event: K, payload: EventPayload<S, K>): void {
+    const checker = this.service.events.get(event)
+    if (checker === undefined) throw new RpcError(Code.INVALID_ARGUMENT, `service '${this.service.name}' has no event '${event}'`)
+    assertValid(checker, payload, `payload of event '${event}'`)
+    this.eventSeq = (this.eventSeq + 1) >>> 0
+    const body = encodeBody([event, payload])
+    for (const session of this.sessions.values()) {
+      if (session.state !== 'open') continue
+      session.writer
+        .write({ type: FrameType.EVENT, flags: 0, token: session.token, callId: this.eventSeq }, body)
+        .catch((error: unknown) => this.deps.sendFailed(session, error))
+    }
+  }
+
+  /**
+   * Stops accepting, lets calls in flight finish (up to shutdownGraceMs),
+   * tells every client, and removes the server's queues.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.shutDown()
+    return this.closing
+  }
+
+  private async shutDown(): Promise<void> {
+    // Unlink first: new clients fail fast and a new server may start.
+    for (const queue of [this.requests, this.urgent]) {
+      try {
+        MessageQueue.unlink(queue.name)
+      } catch {
+        // Already gone (removed by hand or by a server that took over).
+      }
+    }
+    const draining = { code: Code.UNAVAILABLE, message: `server on ${this.queue} is shutting down`, draining: true }
+    await Promise.allSettled([...this.sessions.values()].map((s) => s.state === 'open' && s.send(FrameType.GOODBYE, 0, draining)))
+    const deadline = Date.now() + this.options.shutdownGraceMs
+    while (this.scheduler.active + this.scheduler.waiting > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    }
+    const reason = new RpcError(Code.UNAVAILABLE, `server on ${this.queue} shut down before the call finished`)
+    await Promise.allSettled(
+      [...this.sessions.values()].map(async (session) => {
+        for (const callId of session.inFlight.keys()) {
+          await session.sendError(callId, reason).catch(() => undefined)
+        }
+        if (session.state === 'open') await session.send(FrameType.GOODBYE, 0, { ...draining, draining: false }).catch(() => undefined)
+      }),
+    )
+    await Promise.allSettled([...this.sessions.values()].map((session) => this.endSession(session, reason)))
+    clearInterval(this.sweeper)
+    await this.requests.close()
+    await this.urgent.close()
+  }
+
+  private onMessage(data: Uint8Array): void {
+    try {
+      forEachFrame(data, (frame) => this.onFrame(frame))
+    } catch (error) {
+      if (!(error instanceof FrameError)) throw error
+      this.stats.dropped.malformed++
+      this.lifecycle.emit('error', new RpcError(Code.INVALID_ARGUMENT, `dropped a malformed message on ${this.queue}: ${error.message}`))
+    }
+  }
+
+  private onFrame(frame: Frame): void {
+    if (frame.token === 0n) {
+      if (frame.type === FrameType.HELLO && this.closing === undefined) this.onHello(frame)
+      else this.stats.dropped.unknownSession++
+      return
+    }
+    const session = this.sessions.get(frame.token)
+    if (session === undefined || session.state === 'closed') {
+      this.stats.dropped.unknownSession++
+      return
+    }
+    session.lastSeen = Date.now()
+    switch (frame.type) {
+      case FrameType.PROOF:
+        if (session.state === 'handshake') this.welcome(session)
+        return
+      case FrameType.REQUEST:
+        if (session.state === 'open') this.onRequest(session, frame)
+        return
+      case FrameType.CANCEL:
+        session.inFlight.get(frame.callId)?.controller.abort(new RpcError(Code.CANCELLED, 'the caller cancelled the call'))
+        return
+      case FrameType.PING:
+        session.send(FrameType.PONG, 0, undefined).catch((error: unknown) => this.deps.sendFailed(session, error))
+        return
+      case FrameType.GOODBYE:
+        void this.endSession(session, new RpcError(Code.CANCELLED, 'the client closed the session'))
+        return
+      default:
+        session.malformed++
+        this.stats.dropped.malformed++
+    }
+  }
+
+  private onRequest(session: Session, frame: Frame): void {
+    let body: Uint8Array | undefined
+    try {
+      body = session.reassembler.accept(frame)
+    } catch (error) {
+      if (!(error instanceof ReassemblyError)) throw error
+      this.stats.dropped.overLimit++
+      const code = error.reason === 'too-large' ? Code.RESOURCE_EXHAUSTED : Code.INVALID_ARGUMENT
+      session.sendError(frame.callId, new RpcError(code, `request dropped: ${error.message}`)).catch(() => undefined)
+      return
+    }
+    if (body === undefined) return
+    if (this.closing !== undefined) {
+      session.sendError(frame.callId, new RpcError(Code.UNAVAILABLE, `server on ${this.queue} is shutting down`)).catch(() => undefined)
+      return
+    }
+    dispatchRequest(session, frame.callId, frame.flags, body, this.deps)
+  }
+
+  private onHello(frame: Frame): void {
+    let result: Session | Refusal
+    try {
+      if (frame.chunk.byteLength !== frame.bodyLength) throw new RpcError(Code.INVALID_ARGUMENT, 'HELLO must fit in one frame')
+      const hello = readHello(decodeBody(frame.chunk, 'HELLO'))
+      result = openSession(hello, {
+        service: this.service,
+        options: this.options,
+        sessions: this.sessions,
+        sessionsOfUid: (uid) => this.uidSessions.get(uid) ?? 0,
+      })
+      if (result instanceof Refusal) {
+        const refusal = result
+        const writer = new FrameWriter(refusal.replyQueue, { sendTimeoutMs: this.options.handshakeTimeoutMs })
+        const body = encodeBody({ nonce: hello.nonce, ...rpcErrorToWire(refusal.error) })
+        void writer
+          .write({ type: FrameType.REJECT, flags: 0, token: 0n, callId: 0 }, body)
+          .catch(() => undefined)
+          .finally(() => refusal.replyQueue.close())
+        return
+      }
+    } catch (error) {
+      this.stats.dropped.malformed++
+      this.lifecycle.emit('error', new RpcError(Code.INVALID_ARGUMENT, `dropped a HELLO on ${this.queue}: ${(error as Error).message}`))
+      return
+    }
+    const session = result
+    this.sessions.set(session.token, session)
+    this.uidSessions.set(session.peer.uid, (this.uidSessions.get(session.peer.uid) ?? 0) + 1)
+    session.send(FrameType.CHALLENGE, 0, { nonce: session.nonce }).catch((error: unknown) => this.deps.sendFailed(session, error))
+  }
+
+  private welcome(session: Session): void {
+    session.state = 'open'
+    const welcome = {
+      service: this.service.name,
+      fingerprint: this.service.fingerprint,
+      heartbeatMs: this.options.heartbeatMs,
+      maxBodyBytes: this.options.maxBodyBytes,
+      maxInFlight: this.options.maxInFlight,
+    }
+    session.send(FrameType.WELCOME, 0, welcome).catch((error: unknown) => this.deps.sendFailed(session, error))
+    this.lifecycle.emit('session', { id: session.id, peer: session.peer })
+  }
+
+  private async endSession(session: Session, reason: RpcError): Promise<void> {
+    if (session.state === 'closed' || !this.sessions.has(session.token)) return
+    const wasOpen = session.state === 'open'
+    this.sessions.delete(session.token)
+    const left = (this.uidSessions.get(session.peer.uid) ?? 1) - 1
+    if (left > 0) this.uidSessions.set(session.peer.uid, left)
+    else this.uidSessions.delete(session.peer.uid)
+    await session.end(reason)
+    if (wasOpen) this.lifecycle.emit('sessionEnd', { id: session.id, peer: session.peer }, reason)
+  }
+
+  private sweep(): void {
+    const now = Date.now()
+    const silentFor = 3 * this.options.heartbeatMs
+    for (const session of this.sessions.values()) {
+      if (session.state === 'handshake' && now - session.openedAt > this.options.handshakeTimeoutMs) {
+        void this.endSession(session, new RpcError(Code.DEADLINE_EXCEEDED, 'handshake did not finish in time'))
+        continue
+      }
+      const pid = session.peer.pid
+      const dead = pid !== undefined && !processExists(pid)
+      if (dead || now - session.lastSeen > silentFor) {
+        void this.reap(session, dead)
+        continue
+      }
+      for (const dropped of session.reassembler.sweep(now)) {
+        this.stats.dropped.overLimit++
+        if (dropped.type === FrameType.REQUEST) {
+          session.sendError(dropped.callId, new RpcError(Code.INVALID_ARGUMENT, `request dropped: ${dropped.message}`)).catch(() => undefined)
+        }
+      }
+    }
+  }
+
+  /** Ends a session whose client is gone; removes its reply queue when its process no longer exists. */
+  private async reap(session: Session, dead: boolean): Promise<void> {
+    const name = session.replyQueue.name
+    await this.endSession(
+      session,
+      new RpcError(Code.UNAVAILABLE, dead ? `client process ${session.peer.pid} exited` : `client silent for ${3 * this.options.heartbeatMs} ms`),
+    )
+    const pid = session.peer.pid ?? pidOfReplyQueue(name)
+    if (pid !== undefined && !processExists(pid)) {
+      try {
+        MessageQueue.unlink(name)
+      } catch {
+        // Removed by its owner or by `mqrpc gc`, or not ours to remove.
+      }
+    }
+  }
+
+  private uidLimiter(uid: number): RateLimiter | undefined {
+    const rate = this.options.maxCallsPerSecondPerUid
+    if (rate === undefined) return undefined
+    let limiter = this.uidLimiters.get(uid)
+    if (limiter === undefined) {
+      limiter = new RateLimiter(rate)
+      this.uidLimiters.set(uid, limiter)
+    }
+    return limiter
+  }
+
+  private describe(): unknown {
+    const methods: Record<string, unknown> = {}
+    for (const [name, method] of this.service.methods) {
+      methods[name] = {
+        input: jsonSchema(method.input.schema),
+        output: method.output === undefined ? null : jsonSchema(method.output.schema),
+        priority: method.priority,
+        oneWay: method.oneWay,
+        ...(method.spec.description === undefined ? {} : { description: method.spec.description }),
+      }
+    }
+    const events: Record<string, unknown> = {}
+    for (const [name, checker] of this.service.events) events[name] = jsonSchema(checker.schema)
+    return {
+      protocol: WIRE_PROTOCOL,
+      name: this.service.name,
+      fingerprint: this.service.fingerprint,
+      queue: this.queue,
+      urgentLane: urgentLaneName(this.queue),
+      methods,
+      events,
+    }
+  }
+
+  private figures(): unknown {
+    let inFlight = 0
+    for (const session of this.sessions.values()) inFlight += session.inFlight.size
+    return {
+      name: this.service.name,
+      sessions: this.sessionCount,
+      inFlight,
+      running: this.scheduler.active,
+      waiting: this.scheduler.waiting,
+      dropped: { ...this.stats.dropped },
+      methods: this.stats.snapshot(),
+    }
+  }
+}
+
+function jsonSchema(schema: unknown): unknown {
+  return JSON.parse(JSON.stringify(schema))
+}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/** Starts a server for `service` on `options.queue`, taking over a stale queue left by a crashed server. */
+export async function createServer<S extends AnyService>(
+  service: S,
+  handlers: Handlers<S>,
+  options: ServerOptions,
+): Promise<Server<S>> {
+  const resolved = resolveServerOptions(options)
+  for (const name of service.methods.keys()) {
+    if (typeof (handlers as Record<string, unknown>)[name] !== 'function') {
+      throw new TypeError(`createServer('${service.name}'): no handler for method '${name}'`)
+    }
+  }
+  const sizes = { mode: resolved.mode, maxMessages: resolved.maxMessages, messageSize: resolved.messageSize }
+  const requests = await claimQueue(resolved.queue, sizes, resolved.probeTimeoutMs)
+  let urgent: MessageQueue
+  try {
+    urgent = replaceQueue(urgentLaneName(resolved.queue), sizes)
+  } catch (error) {
+    await requests.close()
+    MessageQueue.unlink(resolved.queue)
+    throw error
+  }
+  return new Server(service, handlers, resolved, requests, urgent)
+}
+

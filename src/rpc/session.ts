@@ -1,0 +1,82 @@
+/**
+ * One client's session, as the server holds it: the reply queue it writes
+ * to, the peer the kernel vouches for, the calls in flight, and the partial
+ * bodies being reassembled.
+ * @module
+ */
+import { randomBytes } from 'node:crypto'
+import { FrameWriter } from '../transport/frame-writer.js'
+import { type FrameHeader, FrameFlag, FrameType } from '../transport/frame.js'
+import type { MessageQueue } from '../transport/message-queue.js'
+import { Reassembler } from '../transport/reassembly.js'
+import type { Peer } from './context.js'
+import { RateLimiter } from './rate-limiter.js'
+import { rpcErrorToWire, type RpcError } from './rpc-error.js'
+import { EMPTY, encodeBody } from './wire.js'
+
+/** mq priorities: urgent replies overtake bulk ones in the reply queue. */
+export const NORMAL_PRIORITY = 0
+export const URGENT_PRIORITY = 1
+
+export type SessionState = 'handshake' | 'open' | 'closed'
+
+/** A fresh, non-zero 64-bit session token. */
+export function newToken(): bigint {
+  for (;;) {
+    const token = randomBytes(8).readBigUInt64LE(0)
+    if (token !== 0n) return token
+  }
+}
+
+export interface InFlightCall {
+  readonly controller: AbortController
+  readonly urgent: boolean
+}
+
+export class Session {
+  state: SessionState = 'handshake'
+  readonly id: string
+  readonly writer: FrameWriter
+  readonly reassembler: Reassembler
+  readonly inFlight = new Map<number, InFlightCall>()
+  readonly limiter: RateLimiter | undefined
+  lastSeen = Date.now()
+  readonly openedAt = Date.now()
+  /** Frames from this session that were dropped as malformed. */
+  malformed = 0
+
+  constructor(
+    readonly token: bigint,
+    readonly replyQueue: MessageQueue,
+    readonly peer: Peer,
+    readonly nonce: Uint8Array,
+    limits: Readonly<{ maxBodyBytes: number; maxPartials: number; partialTimeoutMs: number; slowReaderMs: number; maxCallsPerSecond: number | undefined }>,
+  ) {
+    this.id = token.toString(16).padStart(16, '0').slice(0, 8)
+    this.writer = new FrameWriter(replyQueue, { sendTimeoutMs: limits.slowReaderMs })
+    this.reassembler = new Reassembler(limits)
+    this.limiter = limits.maxCallsPerSecond === undefined ? undefined : new RateLimiter(limits.maxCallsPerSecond)
+  }
+
+  /** Writes one frame to the client; resolves when it is in the reply queue. */
+  send(type: FrameType, callId: number, body: unknown, urgent = false): Promise<void> {
+    const header: FrameHeader = { type, flags: urgent ? FrameFlag.URGENT : 0, token: this.token, callId }
+    const bytes = body === undefined ? EMPTY : encodeBody(body)
+    return this.writer.write(header, bytes, urgent ? URGENT_PRIORITY : NORMAL_PRIORITY)
+  }
+
+  /** Sends an ERROR frame for a call. */
+  sendError(callId: number, error: RpcError, urgent = false): Promise<void> {
+    return this.send(FrameType.ERROR, callId, rpcErrorToWire(error), urgent)
+  }
+
+  /** Aborts every call in flight with `reason`, closes the reply queue (never unlinks it). */
+  async end(reason: RpcError): Promise<void> {
+    if (this.state === 'closed') return
+    this.state = 'closed'
+    for (const call of this.inFlight.values()) call.controller.abort(reason)
+    this.inFlight.clear()
+    this.reassembler.clear()
+    await this.replyQueue.close()
+  }
+}

@@ -1,0 +1,155 @@
+/**
+ * The frame: one fixed 28-byte header and a chunk of a body. One queue
+ * message carries one or more frames back to back (see docs/PROTOCOL.md).
+ *
+ * ```
+ * offset size  field
+ *  0      1    version      (1)
+ *  1      1    type         (FrameType)
+ *  2      1    flags        (bit 0 URGENT, bit 1 ONE_WAY; others 0)
+ *  3      1    reserved     (0)
+ *  4      8    token        session token, 0 before a session exists
+ * 12      4    callId       u32 little-endian
+ * 16      4    bodyLength   u32 little-endian, the whole body
+ * 20      4    offset       u32 little-endian, where this chunk starts in the body
+ * 24      2    chunkLength  u16 little-endian, bytes of body after the header
+ * 26      2    reserved     (0)
+ * 28      -    chunk
+ * ```
+ * @module
+ */
+
+export const PROTOCOL_VERSION = 1
+export const HEADER_SIZE = 28
+
+/** Every frame type. Values are part of the wire protocol. */
+export const FrameType = {
+  HELLO: 0x01,
+  CHALLENGE: 0x02,
+  PROOF: 0x03,
+  WELCOME: 0x04,
+  REJECT: 0x05,
+  REQUEST: 0x10,
+  RESPONSE: 0x11,
+  ERROR: 0x12,
+  CANCEL: 0x13,
+  EVENT: 0x20,
+  PING: 0x30,
+  PONG: 0x31,
+  GOODBYE: 0x40,
+} as const
+export type FrameType = (typeof FrameType)[keyof typeof FrameType]
+
+const KNOWN_TYPES = new Set<number>(Object.values(FrameType))
+
+export const FrameFlag = {
+  URGENT: 0x01,
+  ONE_WAY: 0x02,
+} as const
+const KNOWN_FLAGS = FrameFlag.URGENT | FrameFlag.ONE_WAY
+
+/** The fields of a header that a writer chooses. */
+export interface FrameHeader {
+  readonly type: FrameType
+  readonly flags: number
+  readonly token: bigint
+  readonly callId: number
+}
+
+/** A decoded frame; `chunk` is a view into the received message. */
+export interface Frame extends FrameHeader {
+  readonly version: number
+  readonly bodyLength: number
+  readonly offset: number
+  readonly chunk: Uint8Array
+}
+
+/** Why a message could not be read as frames. */
+export class FrameError extends Error {
+  override readonly name = 'FrameError'
+  constructor(
+    message: string,
+    /** A short machine-readable reason, used for counters. */
+    readonly reason: 'version' | 'truncated' | 'type' | 'flags' | 'reserved' | 'length',
+  ) {
+    super(message)
+  }
+}
+
+/** Writes a header at `at` in `target`. */
+export function writeHeader(
+  target: Uint8Array,
+  at: number,
+  header: FrameHeader,
+  bodyLength: number,
+  offset: number,
+  chunkLength: number,
+): void {
+  const view = new DataView(target.buffer, target.byteOffset + at, HEADER_SIZE)
+  view.setUint8(0, PROTOCOL_VERSION)
+  view.setUint8(1, header.type)
+  view.setUint8(2, header.flags)
+  view.setUint8(3, 0)
+  view.setBigUint64(4, header.token, true)
+  view.setUint32(12, header.callId, true)
+  view.setUint32(16, bodyLength, true)
+  view.setUint32(20, offset, true)
+  view.setUint16(24, chunkLength, true)
+  view.setUint16(26, 0, true)
+}
+
+/** Encodes one whole frame (header and the given chunk of the body). */
+export function encodeFrame(header: FrameHeader, body: Uint8Array, offset = 0, chunkLength = body.byteLength): Buffer {
+  const frame = Buffer.allocUnsafe(HEADER_SIZE + chunkLength)
+  writeHeader(frame, 0, header, body.byteLength, offset, chunkLength)
+  frame.set(body.subarray(offset, offset + chunkLength), HEADER_SIZE)
+  return frame
+}
+
+/**
+ * Reads every frame of one queue message, in order. Throws FrameError on the
+ * first malformed header; frames before it have already been delivered.
+ */
+export function forEachFrame(message: Uint8Array, onFrame: (frame: Frame) => void): void {
+  const view = new DataView(message.buffer, message.byteOffset, message.byteLength)
+  let at = 0
+  if (message.byteLength === 0) throw new FrameError('empty message: a message holds at least one 28-byte frame header', 'truncated')
+  while (at < message.byteLength) {
+    const left = message.byteLength - at
+    if (left < HEADER_SIZE) {
+      throw new FrameError(`${left} stray bytes after the last frame; a frame header is ${HEADER_SIZE} bytes`, 'truncated')
+    }
+    const version = view.getUint8(at)
+    if (version !== PROTOCOL_VERSION) {
+      throw new FrameError(`frame of protocol version ${version}; this side speaks version ${PROTOCOL_VERSION}`, 'version')
+    }
+    const type = view.getUint8(at + 1)
+    if (!KNOWN_TYPES.has(type)) throw new FrameError(`unknown frame type 0x${type.toString(16)}`, 'type')
+    const flags = view.getUint8(at + 2)
+    if ((flags & ~KNOWN_FLAGS) !== 0) throw new FrameError(`unknown frame flags 0x${flags.toString(16)}`, 'flags')
+    if (view.getUint8(at + 3) !== 0 || view.getUint16(at + 26, true) !== 0) {
+      throw new FrameError('reserved header bytes are not zero', 'reserved')
+    }
+    const bodyLength = view.getUint32(at + 16, true)
+    const offset = view.getUint32(at + 20, true)
+    const chunkLength = view.getUint16(at + 24, true)
+    if (chunkLength > left - HEADER_SIZE) {
+      throw new FrameError(`chunk of ${chunkLength} bytes but only ${left - HEADER_SIZE} follow the header`, 'truncated')
+    }
+    if (offset + chunkLength > bodyLength) {
+      throw new FrameError(`chunk [${offset}, ${offset + chunkLength}) runs past the body's ${bodyLength} bytes`, 'length')
+    }
+    const start = at + HEADER_SIZE
+    onFrame({
+      version,
+      type: type as FrameType,
+      flags,
+      token: view.getBigUint64(at + 4, true),
+      callId: view.getUint32(at + 12, true),
+      bodyLength,
+      offset,
+      chunk: message.subarray(start, start + chunkLength),
+    })
+    at = start + chunkLength
+  }
+}

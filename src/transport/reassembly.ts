@@ -1,0 +1,132 @@
+/**
+ * Putting bodies back together from frames, within bounds: the total size
+ * of one body, how many partial bodies one peer may hold open, and how long
+ * a partial body may wait for its next chunk. A peer that breaks a bound
+ * loses that body, not the session.
+ * @module
+ */
+import type { Frame } from './frame.js'
+
+/** Bounds on reassembly, per peer. */
+export type ReassemblyLimits = Readonly<{
+  /** Largest body in bytes. Defaults to 16 MiB. */
+  maxBodyBytes?: number
+  /** Partial bodies held at once. Defaults to 16. */
+  maxPartials?: number
+  /** How long a partial body may wait for its next chunk, in ms. Defaults to 10000. */
+  partialTimeoutMs?: number
+}>
+
+/** Why a body was dropped. */
+export class ReassemblyError extends Error {
+  override readonly name = 'ReassemblyError'
+  constructor(
+    message: string,
+    readonly reason: 'too-large' | 'too-many-partials' | 'out-of-order' | 'timeout',
+    readonly callId: number,
+    readonly type: number,
+  ) {
+    super(message)
+  }
+}
+
+interface Partial {
+  readonly body: Uint8Array
+  received: number
+  lastChunkAt: number
+}
+
+export class Reassembler {
+  readonly maxBodyBytes: number
+  readonly maxPartials: number
+  readonly partialTimeoutMs: number
+  private readonly partials = new Map<number, Partial>()
+
+  constructor(limits: ReassemblyLimits = {}) {
+    this.maxBodyBytes = limits.maxBodyBytes ?? 16 * 1024 * 1024
+    this.maxPartials = limits.maxPartials ?? 16
+    this.partialTimeoutMs = limits.partialTimeoutMs ?? 10_000
+  }
+
+  /** Partial bodies held now. */
+  get pending(): number {
+    return this.partials.size
+  }
+
+  /**
+   * Takes one frame. Returns the whole body when this frame completes it
+   * (a view into the frame when the body came in one piece: use it before
+   * the message buffer is reused), undefined while more chunks are due.
+   * Throws ReassemblyError when a bound is broken; that body is dropped.
+   */
+  accept(frame: Frame, now = Date.now()): Uint8Array | undefined {
+    const { bodyLength, offset, chunk, callId, type } = frame
+    // Calls and events are numbered apart, so the key holds the type too.
+    const key = type * 0x1_0000_0000 + callId
+    if (bodyLength > this.maxBodyBytes) {
+      this.partials.delete(key)
+      throw new ReassemblyError(
+        `body of ${bodyLength} bytes exceeds the limit of ${this.maxBodyBytes} bytes (maxBodyBytes)`,
+        'too-large',
+        callId,
+        type,
+      )
+    }
+    if (offset === 0 && chunk.byteLength === bodyLength) {
+      this.partials.delete(key)
+      return chunk
+    }
+    let partial = this.partials.get(key)
+    if (offset === 0) {
+      if (partial === undefined && this.partials.size >= this.maxPartials) {
+        throw new ReassemblyError(
+          `more than ${this.maxPartials} partial bodies in flight (maxPartials)`,
+          'too-many-partials',
+          callId,
+          type,
+        )
+      }
+      partial = { body: new Uint8Array(bodyLength), received: 0, lastChunkAt: now }
+      this.partials.set(key, partial)
+    } else if (partial === undefined || partial.received !== offset || partial.body.byteLength !== bodyLength) {
+      this.partials.delete(key)
+      throw new ReassemblyError(
+        `chunk at offset ${offset} of a ${bodyLength}-byte body does not continue what was received`,
+        'out-of-order',
+        callId,
+        type,
+      )
+    }
+    partial.body.set(chunk, offset)
+    partial.received += chunk.byteLength
+    partial.lastChunkAt = now
+    if (partial.received < bodyLength) return undefined
+    this.partials.delete(key)
+    return partial.body
+  }
+
+  /** Drops partial bodies that waited too long; returns what was dropped. */
+  sweep(now = Date.now()): ReassemblyError[] {
+    const dropped: ReassemblyError[] = []
+    for (const [key, partial] of this.partials) {
+      if (now - partial.lastChunkAt <= this.partialTimeoutMs) continue
+      this.partials.delete(key)
+      const callId = key % 0x1_0000_0000
+      const type = Math.floor(key / 0x1_0000_0000)
+      dropped.push(
+        new ReassemblyError(
+          `partial body waited more than ${this.partialTimeoutMs} ms for its next chunk (partialTimeoutMs)`,
+          'timeout',
+          callId,
+          type,
+        ),
+      )
+    }
+    return dropped
+  }
+
+  /** Forgets everything held. */
+  clear(): void {
+    this.partials.clear()
+  }
+}
