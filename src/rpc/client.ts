@@ -17,7 +17,8 @@ import { Code } from './code.js'
 import { PendingCall } from './pending-call.js'
 import { replyQueueName, urgentLaneName } from './queue-names.js'
 import { RpcError, rpcErrorFromWire } from './rpc-error.js'
-import type { AnyService, EventName, EventPayload, MethodInput, MethodName, MethodOutput } from './service.js'
+import { type AnyService, type EventName, type EventPayload, type MethodInput, type MethodName, type MethodOutput, serviceShape } from './service.js'
+import { diffServiceShapes } from './schema-diff.js'
 import { NORMAL_PRIORITY, URGENT_PRIORITY } from './session.js'
 import { decodeBody, EMPTY, encodeBody, readEvent, readGoodbye, readNonce, readWelcome, WIRE_PROTOCOL } from './wire.js'
 
@@ -275,9 +276,13 @@ export class ClientCore<S extends AnyService> extends EventEmitter<ClientEvents<
   private onHandshakeFrame(frame: Frame, handshake: Handshake | undefined): void {
     // The nonce was sent only to the server (whose request queue no one else
     // reads), so a CHALLENGE or REJECT without it was not written by the server.
+    // A REJECT may carry the server's whole schema, so it can span frames.
+    let body: Uint8Array | undefined
     let nonce: Uint8Array
     try {
-      nonce = readNonce(decodeBody(frame.chunk, 'handshake'), 'handshake')
+      body = this.reassembler.accept(frame)
+      if (body === undefined) return
+      nonce = readNonce(decodeBody(body, 'handshake'), 'handshake')
     } catch {
       this.forgedFrames++
       return
@@ -287,7 +292,7 @@ export class ClientCore<S extends AnyService> extends EventEmitter<ClientEvents<
       return
     }
     if (frame.type === FrameType.REJECT) {
-      return handshake.reject(rpcErrorFromWire(decodeBody(frame.chunk, 'REJECT')))
+      return handshake.reject(this.explainRefusal(rpcErrorFromWire(decodeBody(body, 'REJECT'))))
     }
     if (handshake.stage !== 'challenge' || frame.token === 0n) return
     handshake.stage = 'welcome'
@@ -295,6 +300,15 @@ export class ClientCore<S extends AnyService> extends EventEmitter<ClientEvents<
     this.requests?.write({ type: FrameType.PROOF, flags: 0, token: this.token, callId: 0 }, EMPTY).catch((error: unknown) =>
       handshake.reject(RpcError.from(error, Code.UNAVAILABLE)),
     )
+  }
+
+  /** A fingerprint refusal carries the server's shape: say what differs. */
+  private explainRefusal(error: RpcError): RpcError {
+    const details = error.details as { shape?: unknown } | undefined
+    if (error.code !== Code.FAILED_PRECONDITION || details?.shape === undefined) return error
+    const lines = diffServiceShapes(serviceShape(this.service), details.shape)
+    if (lines.length === 0) return error
+    return new RpcError(error.code, `${error.rawMessage}. Differences: ${lines.join('; ')}`, { ...details, differences: lines })
   }
 
   private onBodyFrame(frame: Frame): void {

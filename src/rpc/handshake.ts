@@ -10,7 +10,7 @@ import { MessageQueue } from '../transport/message-queue.js'
 import { queueNameProblem } from '../transport/queue-name.js'
 import { Code } from './code.js'
 import { RpcError } from './rpc-error.js'
-import type { AnyService } from './service.js'
+import { type AnyService, serviceShape } from './service.js'
 import type { ResolvedServerOptions } from './server-options.js'
 import { newToken, Session } from './session.js'
 import { type HelloBody, WIRE_PROTOCOL } from './wire.js'
@@ -65,7 +65,7 @@ export function openSession(hello: HelloBody, state: HandshakeState): Session | 
     return refuse(
       Code.FAILED_PRECONDITION,
       `client's schema for '${service.name}' differs from the server's (fingerprint ${hello.fingerprint} vs ${service.fingerprint}); regenerate the client`,
-      { fingerprint: service.fingerprint },
+      { fingerprint: service.fingerprint, shape: serviceShape(service) },
     )
   }
   const allow = options.allow

@@ -1,0 +1,4 @@
+/**
+ * Loads every verb of the command line (each registers itself).
+ * @module
+ */
