@@ -323,10 +323,12 @@ export class Server<S extends AnyService> {
   /** Ends a session whose client is gone; removes its reply queue when its process no longer exists. */
   private async reap(session: Session, dead: boolean): Promise<void> {
     const name = session.replyQueue.name
-    await this.endSession(
-      session,
-      new RpcError(Code.UNAVAILABLE, dead ? `client process ${session.peer.pid} exited` : `client silent for ${3 * this.options.heartbeatMs} ms`),
+    const reason = new RpcError(
+      Code.UNAVAILABLE,
+      dead ? `client process ${session.peer.pid} exited` : `session ended by the server: client silent for ${3 * this.options.heartbeatMs} ms (heartbeatMs ${this.options.heartbeatMs})`,
     )
+    if (!dead) session.tryGoodbye(reason)
+    await this.endSession(session, reason)
     const pid = session.peer.pid ?? pidOfReplyQueue(name)
     if (pid !== undefined && !processExists(pid)) {
       try {

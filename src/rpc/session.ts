@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { FrameWriter } from '../transport/frame-writer.js'
-import { type FrameHeader, FrameFlag, FrameType } from '../transport/frame.js'
+import { encodeFrame, type FrameHeader, FrameFlag, FrameType } from '../transport/frame.js'
 import type { MessageQueue } from '../transport/message-queue.js'
 import { Reassembler } from '../transport/reassembly.js'
 import type { Peer } from './context.js'
@@ -68,6 +68,21 @@ export class Session {
   /** Sends an ERROR frame for a call. */
   sendError(callId: number, error: RpcError, urgent = false): Promise<void> {
     return this.send(FrameType.ERROR, callId, rpcErrorToWire(error), urgent)
+  }
+
+  /**
+   * Tells the client, without waiting, that the session is over; used when
+   * the server ends a session the client may not know is gone (it went
+   * silent, then woke up). A full reply queue just means it is not told.
+   */
+  tryGoodbye(reason: RpcError): void {
+    if (this.state === 'closed') return
+    const body = encodeBody({ code: reason.code, message: reason.rawMessage, draining: false })
+    try {
+      this.replyQueue.trySend(encodeFrame({ type: FrameType.GOODBYE, flags: 0, token: this.token, callId: 0 }, body), URGENT_PRIORITY)
+    } catch {
+      // The queue is gone with its owner.
+    }
   }
 
   /** Aborts every call in flight with `reason`, closes the reply queue (never unlinks it). */

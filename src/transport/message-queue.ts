@@ -72,6 +72,8 @@ const ACCESS: Record<QueueAccess, NativeAccess> = { read: 1, write: 2, readwrite
 // Messages drained per crossing into C++, and crossings per wake-up before
 // yielding to the event loop (poll is level-triggered: we come back).
 const BATCH = 16
+// MQ_PRIO_MAX is 32768 on Linux: priorities run from 0 to 32767.
+const MAX_PRIORITY = 32767
 const BATCHES_PER_WAKE = 4
 
 interface PendingSend {
@@ -167,11 +169,16 @@ export class MessageQueue implements AsyncIterable<Message> {
    */
   send(data: Uint8Array, options: SendOptions = {}): Promise<void> {
     const priority = options.priority ?? 0
-    if ((this.outbox.length === 0 || (this.outbox[0] as PendingSend).priority < priority) && this.trySend(data, priority)) {
-      return Promise.resolve()
-    }
+    // Checks first, so that an aborted signal takes no room and every
+    // failure is a rejection, never a synchronous throw.
     const aborted = abortedError(options, 'send', this.name)
     if (aborted !== undefined) return Promise.reject(aborted)
+    try {
+      const first = this.outbox[0]
+      if ((first === undefined || first.priority < priority) && this.trySend(data, priority)) return Promise.resolve()
+    } catch (error) {
+      return Promise.reject(error)
+    }
     return new Promise<void>((resolve, reject) => {
       const waiter: Waiter<void> = new Waiter<void>(resolve, reject, options, 'send', this.name, (w) => {
         const index = this.senders.indexOf(w)
@@ -194,6 +201,13 @@ export class MessageQueue implements AsyncIterable<Message> {
   /** Sends at once; false when the queue is full. Throws MqError on any other failure. */
   trySend(data: Uint8Array, priority = 0): boolean {
     this.assertOpen('send')
+    if (!Number.isInteger(priority) || priority < 0 || priority > MAX_PRIORITY) {
+      throw new MqError(`priority ${priority} is out of range: mq priorities are integers from 0 to ${MAX_PRIORITY}`, {
+        code: 'EINVAL',
+        syscall: 'mq_send',
+        queue: this.name,
+      })
+    }
     try {
       return addon.send(this.fd, data, priority)
     } catch (error) {
@@ -203,14 +217,17 @@ export class MessageQueue implements AsyncIterable<Message> {
 
   /** Receives the next message (highest priority first, FIFO within one), waiting while the queue is empty. */
   receive(options: ReceiveOptions = {}): Promise<Message> {
-    if (this.receivers.length === 0 && this.consumer === undefined) {
-      const message = this.tryReceive()
-      if (message !== undefined) return Promise.resolve(message)
-    } else {
-      this.assertOpen('receive')
-    }
     const aborted = abortedError(options, 'receive', this.name)
     if (aborted !== undefined) return Promise.reject(aborted)
+    try {
+      this.assertReadable('receive')
+      if (this.receivers.length === 0 && this.consumer === undefined) {
+        const message = this.tryReceive()
+        if (message !== undefined) return Promise.resolve(message)
+      }
+    } catch (error) {
+      return Promise.reject(error)
+    }
     return new Promise<Message>((resolve, reject) => {
       const waiter = new Waiter<Message>(resolve, reject, options, 'receive', this.name, (w) => {
         const index = this.receivers.indexOf(w)
@@ -224,7 +241,7 @@ export class MessageQueue implements AsyncIterable<Message> {
 
   /** Receives at once; undefined when the queue is empty. */
   tryReceive(): Message | undefined {
-    this.assertOpen('receive')
+    this.assertReadable('receive')
     const count = this.receiveBatch(1)
     if (count === 0) return undefined
     return { data: Buffer.from(this.buffer.subarray(0, this.lengths[0])), priority: this.priorities[0] ?? 0 }
@@ -237,7 +254,7 @@ export class MessageQueue implements AsyncIterable<Message> {
    * While consuming, receive() is not available.
    */
   consume(handler: MessageHandler): () => void {
-    this.assertOpen('consume')
+    this.assertReadable('consume')
     if (this.consumer !== undefined || this.receivers.length > 0) {
       throw new MqError(`queue ${this.name} already has a reader in this process`, { code: 'EBUSY', queue: this.name })
     }
@@ -313,6 +330,17 @@ export class MessageQueue implements AsyncIterable<Message> {
   private assertOpen(what: string): void {
     if (this.closed) {
       throw new MqError(`cannot ${what}: queue ${this.name} is closed`, { code: QUEUE_CLOSED, queue: this.name })
+    }
+  }
+
+  private assertReadable(what: string): void {
+    this.assertOpen(what)
+    if (this.access === 'write') {
+      throw new MqError(`cannot ${what}: queue ${this.name} was opened for writing only (open it with access 'read' or 'readwrite')`, {
+        code: 'EBADF',
+        syscall: 'mq_receive',
+        queue: this.name,
+      })
     }
   }
 

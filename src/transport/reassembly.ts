@@ -54,9 +54,8 @@ export class Reassembler {
   }
 
   /**
-   * Takes one frame. Returns the whole body when this frame completes it
-   * (a view into the frame when the body came in one piece: use it before
-   * the message buffer is reused), undefined while more chunks are due.
+   * Takes one frame. Returns the whole body, the caller's to keep, when this
+   * frame completes it; undefined while more chunks are due.
    * Throws ReassemblyError when a bound is broken; that body is dropped.
    */
   accept(frame: Frame, now = Date.now()): Uint8Array | undefined {
@@ -74,7 +73,9 @@ export class Reassembler {
     }
     if (offset === 0 && chunk.byteLength === bodyLength) {
       this.partials.delete(key)
-      return chunk
+      // A copy: the chunk lies in a receive buffer that the next message
+      // overwrites, and decoded binary fields are views into the body.
+      return chunk.slice()
     }
     let partial = this.partials.get(key)
     if (offset === 0) {

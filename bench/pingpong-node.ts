@@ -1,0 +1,114 @@
+/**
+ * The Node side of bench/pingpong.ts: MessageQueue <-> MessageQueue across
+ * two processes. Usage:
+ *
+ *   pingpong-node.ts ping ROUNDS SIZE [WARMUP]
+ *     creates two queues, spawns the echo (this file, `echo`), unlinks the
+ *     names once both sides hold them (nothing is left behind even on a
+ *     crash), runs WARMUP untimed then ROUNDS timed round trips of a SIZE-byte
+ *     message, and prints {"rounds","seconds","median_us","p99_us"} as JSON.
+ *   pingpong-node.ts echo PING PONG COUNT
+ *     opens both queues, prints "ready", and sends back COUNT messages.
+ * @module
+ */
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { fileURLToPath } from 'node:url'
+import { MessageQueue } from '../src/index.js'
+
+const [command, ...args] = process.argv.slice(2)
+
+async function echo(pingName: string, pongName: string, count: number): Promise<void> {
+  const ping = MessageQueue.open(pingName, { access: 'read' })
+  const pong = MessageQueue.open(pongName, { access: 'write' })
+  console.log('ready')
+  for (let i = 0; i < count; i++) {
+    const { data, priority } = await ping.receive()
+    await pong.send(data, { priority })
+  }
+  await ping.close()
+  await pong.close()
+}
+
+async function ping(rounds: number, size: number, warmup: number): Promise<void> {
+  const base = `/mqbench-node-${process.pid}`
+  const pingName = `${base}-ping`
+  const pongName = `${base}-pong`
+  const ping = MessageQueue.open(pingName, { create: true, exclusive: true, access: 'write', maxMessages: 10, messageSize: size })
+  const pong = MessageQueue.open(pongName, { create: true, exclusive: true, access: 'read', maxMessages: 10, messageSize: size })
+  let unlinked = false
+  const unlinkBoth = () => {
+    if (unlinked) return
+    unlinked = true
+    MessageQueue.unlink(pingName)
+    MessageQueue.unlink(pongName)
+  }
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', fileURLToPath(import.meta.url), 'echo', pingName, pongName, String(warmup + rounds)],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  )
+  try {
+    // Wait for "ready": the echo holds both queues, so the names can go now.
+    let output = ''
+    child.stdout.setEncoding('utf8')
+    await new Promise<void>((resolve, reject) => {
+      const onData = (chunk: string) => {
+        output += chunk
+        if (output.includes('ready\n')) {
+          child.stdout.off('data', onData)
+          resolve()
+        }
+      }
+      child.stdout.on('data', onData)
+      child.once('exit', (code) => reject(new Error(`echo exited (${code}) before it was ready`)))
+    })
+    unlinkBoth()
+
+    const message = Buffer.alloc(size)
+    const samples = new Float64Array(rounds)
+    for (let i = 0; i < warmup; i++) {
+      await ping.send(message)
+      await pong.receive()
+    }
+    const start = process.hrtime.bigint()
+    for (let i = 0; i < rounds; i++) {
+      message.writeUInt32LE(i, 0)
+      const t0 = process.hrtime.bigint()
+      await ping.send(message)
+      const { data } = await pong.receive()
+      samples[i] = Number(process.hrtime.bigint() - t0) / 1e3
+      if (data.readUInt32LE(0) !== i || data.length !== size) throw new Error(`echo mismatch at round ${i}`)
+    }
+    const seconds = Number(process.hrtime.bigint() - start) / 1e9
+    if (child.exitCode === null) await once(child, 'exit')
+    if (child.exitCode !== 0) throw new Error(`echo exited with ${child.exitCode}`)
+    samples.sort()
+    const median = samples[Math.floor(rounds / 2)] ?? 0
+    const p99 = samples[Math.floor((rounds - 1) * 0.99)] ?? 0
+    console.log(JSON.stringify({ rounds, seconds, median_us: median, p99_us: p99 }))
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+    await ping.close()
+    await pong.close()
+    unlinkBoth()
+  }
+}
+
+async function main(): Promise<void> {
+  if (command === 'echo') {
+    const [pingName, pongName, count] = args
+    if (pingName === undefined || pongName === undefined || count === undefined) throw new Error('echo PING PONG COUNT')
+    await echo(pingName, pongName, Number(count))
+  } else if (command === 'ping') {
+    const [rounds, size, warmup] = args
+    await ping(Number(rounds ?? 20_000), Number(size ?? 64), Number(warmup ?? 2_000))
+  } else {
+    throw new Error('usage: pingpong-node.ts ping ROUNDS SIZE [WARMUP] | echo PING PONG COUNT')
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error)
+  process.exit(1)
+})
