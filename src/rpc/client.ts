@@ -71,6 +71,8 @@ export class ClientCore<S extends AnyService> extends EventEmitter<ClientEvents<
   private heartbeat: NodeJS.Timeout | undefined
   private reconnecting: Promise<void> | undefined
   private maxRequestBytes = Number.POSITIVE_INFINITY
+  /** The server's maxInFlight (from WELCOME): calls past it wait here instead of being refused there. */
+  private maxInFlight = Number.POSITIVE_INFINITY
   /** Frames dropped because their token was wrong: forged or stale. */
   forgedFrames = 0
 
@@ -107,6 +109,7 @@ export class ClientCore<S extends AnyService> extends EventEmitter<ClientEvents<
     const timeoutMs = options.timeoutMs ?? this.options.timeoutMs
     const deadline = timeoutMs === undefined ? undefined : Date.now() + timeoutMs
     if (this.stateNow === 'closed') return Promise.reject(this.closedError())
+    if (this.stateNow === 'disconnected' && this.options.reconnect === false) return Promise.reject(this.noReconnectError())
     if (options.signal?.aborted) {
       return Promise.reject(new RpcError(Code.CANCELLED, `call to '${method}' was cancelled before it was sent`))
     }
@@ -158,6 +161,9 @@ export class ClientCore<S extends AnyService> extends EventEmitter<ClientEvents<
     const done = new Promise<void>((resolve, reject) => {
       this.handshake = { nonce, stage: 'challenge', resolve, reject }
     })
+    // The timer (or close) may reject this while the HELLO write still waits
+    // on a full queue; `await done` below reports it, so it is not unhandled.
+    done.catch(() => undefined)
     const timer = setTimeout(
       () => this.handshake?.reject(new RpcError(Code.UNAVAILABLE, `server on ${queue} did not finish the handshake within ${timeoutMs} ms; is it overloaded or hung?`)),
       timeoutMs,
@@ -189,7 +195,7 @@ export class ClientCore<S extends AnyService> extends EventEmitter<ClientEvents<
 
   private send(call: PendingCall): void {
     const writer = call.urgent ? this.urgent : this.requests
-    if (writer === undefined) {
+    if (writer === undefined || (!call.oneWay && this.pending.size >= this.maxInFlight)) {
       this.waiting.push(call)
       return
     }
@@ -216,6 +222,7 @@ export class ClientCore<S extends AnyService> extends EventEmitter<ClientEvents<
       (error: unknown) => {
         this.pending.delete(call.id)
         call.reject(RpcError.from(error, Code.UNAVAILABLE))
+        this.pump()
       },
     )
   }
@@ -224,7 +231,18 @@ export class ClientCore<S extends AnyService> extends EventEmitter<ClientEvents<
   private forget(call: PendingCall): void {
     const index = this.waiting.indexOf(call)
     if (index !== -1) this.waiting.splice(index, 1)
-    if (call.id !== 0 && this.pending.delete(call.id)) this.trySendControl(FrameType.CANCEL, call.id, call.urgent)
+    if (call.id !== 0 && this.pending.delete(call.id)) {
+      this.trySendControl(FrameType.CANCEL, call.id, call.urgent)
+      this.pump()
+    }
+  }
+
+  /** Sends calls that waited for room under the server's maxInFlight, in the order they were made. */
+  private pump(): void {
+    while (this.stateNow === 'open' && this.pending.size < this.maxInFlight && this.waiting.length > 0) {
+      const call = this.waiting.shift() as PendingCall
+      if (!call.settled) this.send(call)
+    }
   }
 
   private onMessage(data: Uint8Array): void {
@@ -248,28 +266,44 @@ export class ClientCore<S extends AnyService> extends EventEmitter<ClientEvents<
     this.lastHeard = Date.now()
     switch (frame.type) {
       case FrameType.WELCOME:
-        if (handshake?.stage === 'welcome') {
-          const welcome = readWelcome(decodeBody(frame.chunk, 'WELCOME'))
-          this.heartbeatMs = welcome.heartbeatMs
-          this.maxRequestBytes = welcome.maxBodyBytes
-          handshake.resolve()
-        }
-        return
+      case FrameType.GOODBYE:
+        return this.onControlFrame(frame, handshake)
       case FrameType.RESPONSE:
       case FrameType.ERROR:
       case FrameType.EVENT:
         return this.onBodyFrame(frame)
-      case FrameType.GOODBYE: {
-        const goodbye = readGoodbye(decodeBody(frame.chunk, 'GOODBYE'))
-        if (goodbye.draining) {
-          this.stateNow = 'draining'
-        } else {
-          this.lost(new RpcError(Code.UNAVAILABLE, goodbye.message))
-        }
-        return
-      }
       default:
         return // PONG: lastHeard is all it is for.
+    }
+  }
+
+  /** WELCOME and GOODBYE: like any body, they span frames when the reply queue's messages are small. */
+  private onControlFrame(frame: Frame, handshake: Handshake | undefined): void {
+    let goodbye: ReturnType<typeof readGoodbye>
+    try {
+      const body = this.reassembler.accept(frame)
+      if (body === undefined) return
+      const value = decodeBody(body, frame.type === FrameType.WELCOME ? 'WELCOME' : 'GOODBYE')
+      if (frame.type === FrameType.WELCOME) {
+        if (handshake?.stage !== 'welcome') return
+        const welcome = readWelcome(value)
+        this.heartbeatMs = welcome.heartbeatMs
+        this.maxRequestBytes = welcome.maxBodyBytes
+        this.maxInFlight = welcome.maxInFlight
+        handshake.resolve()
+        return
+      }
+      goodbye = readGoodbye(value)
+    } catch (error) {
+      const reason = RpcError.from(error)
+      if (frame.type === FrameType.WELCOME && handshake !== undefined) handshake.reject(reason)
+      else this.fire('error', reason)
+      return
+    }
+    if (goodbye.draining) {
+      this.stateNow = 'draining'
+    } else {
+      this.lost(new RpcError(Code.UNAVAILABLE, goodbye.message))
     }
   }
 
@@ -277,6 +311,12 @@ export class ClientCore<S extends AnyService> extends EventEmitter<ClientEvents<
     // The nonce was sent only to the server (whose request queue no one else
     // reads), so a CHALLENGE or REJECT without it was not written by the server.
     // A REJECT may carry the server's whole schema, so it can span frames.
+    // Outside a handshake they are forged: drop them before they can hold
+    // a partial body (and a slot of maxPartials) in the reassembler.
+    if (handshake === undefined) {
+      this.forgedFrames++
+      return
+    }
     let body: Uint8Array | undefined
     let nonce: Uint8Array
     try {
@@ -287,7 +327,7 @@ export class ClientCore<S extends AnyService> extends EventEmitter<ClientEvents<
       this.forgedFrames++
       return
     }
-    if (handshake === undefined || nonce.byteLength !== handshake.nonce.byteLength || !timingSafeEqual(nonce, handshake.nonce)) {
+    if (nonce.byteLength !== handshake.nonce.byteLength || !timingSafeEqual(nonce, handshake.nonce)) {
       this.forgedFrames++
       return
     }
@@ -321,6 +361,7 @@ export class ClientCore<S extends AnyService> extends EventEmitter<ClientEvents<
       if (frame.type !== FrameType.EVENT && call !== undefined) {
         this.pending.delete(frame.callId)
         call.reject(new RpcError(Code.RESOURCE_EXHAUSTED, `reply dropped: ${error.message}`))
+        this.pump()
       } else {
         this.fire('error', error)
       }
@@ -332,6 +373,7 @@ export class ClientCore<S extends AnyService> extends EventEmitter<ClientEvents<
     // A reply to a call that already ended (deadline, cancel) is dropped here.
     if (call === undefined) return
     this.pending.delete(frame.callId)
+    this.pump()
     try {
       const value = decodeBody(body, frame.type === FrameType.ERROR ? 'ERROR' : 'RESPONSE')
       if (frame.type === FrameType.ERROR) call.reject(rpcErrorFromWire(value))
@@ -361,6 +403,17 @@ export class ClientCore<S extends AnyService> extends EventEmitter<ClientEvents<
       this.lost(new RpcError(Code.UNAVAILABLE, `server on ${this.options.queue} stopped answering heartbeats (${3 * this.heartbeatMs} ms)`))
       return
     }
+    // Partial bodies are bounded in time on this side too.
+    for (const dropped of this.reassembler.sweep()) {
+      const isReply = dropped.type === FrameType.RESPONSE || dropped.type === FrameType.ERROR
+      const call = isReply ? this.pending.get(dropped.callId) : undefined
+      if (call === undefined) {
+        this.fire('error', dropped)
+        continue
+      }
+      this.pending.delete(dropped.callId)
+      call.reject(new RpcError(Code.RESOURCE_EXHAUSTED, `reply dropped: ${dropped.message}`))
+    }
     this.trySendControl(FrameType.PING)
   }
 
@@ -386,6 +439,8 @@ export class ClientCore<S extends AnyService> extends EventEmitter<ClientEvents<
     this.fire('disconnect', reason)
     void this.dropServerQueues()
     if (this.options.reconnect !== false) this.reconnecting ??= this.reconnectLoop()
+    // No session will come to send them in: calls waiting now would wait forever.
+    else for (const call of this.waiting.splice(0)) call.reject(reason)
   }
 
   private async reconnectLoop(): Promise<void> {
@@ -425,6 +480,13 @@ export class ClientCore<S extends AnyService> extends EventEmitter<ClientEvents<
     ;(this as unknown as EventEmitter).emit(event, ...args)
   }
 
+  private noReconnectError(): RpcError {
+    return new RpcError(
+      Code.UNAVAILABLE,
+      `client of '${this.service.name}' lost its session on ${this.options.queue} and does not reconnect (reconnect: false)`,
+    )
+  }
+
   private closedError(): RpcError {
     return new RpcError(Code.CANCELLED, `client of '${this.service.name}' on ${this.options.queue} was closed`)
   }
@@ -453,6 +515,10 @@ export async function createClient<S extends AnyService>(service: S, options: Cl
     await core.close()
     throw error
   }
-  core.fire('connect')
+  // Fired once the caller's await has resumed: fired here, before the
+  // client is returned, no listener could ever hear it.
+  setImmediate(() => {
+    if (core.state !== 'closed') core.fire('connect')
+  })
   return core as Client<S>
 }

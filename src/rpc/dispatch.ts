@@ -61,6 +61,9 @@ export function dispatchRequest(session: Session, callId: number, flags: number,
   }
   const builtin = deps.builtins.get(methodName)
   if (builtin !== undefined) {
+    if (deps.options.authorize !== undefined && !deps.options.authorize(session.peer, methodName)) {
+      return fail(new RpcError(Code.PERMISSION_DENIED, `uid ${session.peer.uid} may not call '${methodName}'`))
+    }
     try {
       return reply(FrameType.RESPONSE, builtin(session))
     } catch (error) {
@@ -146,7 +149,9 @@ async function runCall(
   reply: (type: FrameType, value: unknown) => void,
   fail: (error: RpcError) => void,
 ): Promise<void> {
-  if (controller.signal.aborted) {
+  // Cancelled, or out of time, while it waited for a slot: the caller has
+  // given up, so the handler never starts.
+  if (controller.signal.aborted || (ctx.deadline !== undefined && ctx.deadline <= Date.now())) {
     session.inFlight.delete(callId)
     return
   }

@@ -6,6 +6,7 @@
  * that carries it proves the client reads the queue it named.
  * @module
  */
+import { HEADER_SIZE } from '../transport/frame.js'
 import { MessageQueue } from '../transport/message-queue.js'
 import { queueNameProblem } from '../transport/queue-name.js'
 import { Code } from './code.js'
@@ -49,6 +50,14 @@ export function openSession(hello: HelloBody, state: HandshakeState): Session | 
     void replyQueue.close()
     throw error
   }
+  if (replyQueue.messageSize <= HEADER_SIZE) {
+    // Not even a REJECT fits; close it here, or every such HELLO leaks a descriptor.
+    void replyQueue.close()
+    throw new RpcError(
+      Code.INVALID_ARGUMENT,
+      `reply queue ${hello.replyQueue} carries messages of ${replyQueue.messageSize} bytes; a frame needs more than ${HEADER_SIZE}`,
+    )
+  }
   if (hello.protocol !== WIRE_PROTOCOL) {
     return refuse(Code.FAILED_PRECONDITION, `client speaks protocol ${hello.protocol}; this server speaks ${WIRE_PROTOCOL}`)
   }
@@ -59,7 +68,8 @@ export function openSession(hello: HelloBody, state: HandshakeState): Session | 
     )
   }
   if (hello.service !== service.name) {
-    return refuse(Code.NOT_FOUND, `queue ${options.queue} serves '${service.name}', not '${hello.service}'`)
+    // The name in details lets tools that know only the queue (mqrpc describe) connect next time.
+    return refuse(Code.NOT_FOUND, `queue ${options.queue} serves '${service.name}', not '${hello.service}'`, { service: service.name })
   }
   if (hello.fingerprint !== undefined && hello.fingerprint !== service.fingerprint) {
     return refuse(

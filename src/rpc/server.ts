@@ -4,7 +4,7 @@
  * @module
  */
 import { EventEmitter } from 'eventemitter3'
-import { type Frame, FrameError, FrameType, forEachFrame } from '../transport/frame.js'
+import { type Frame, FrameError, FrameFlag, FrameType, forEachFrame } from '../transport/frame.js'
 import { FrameWriter } from '../transport/frame-writer.js'
 import { MessageQueue } from '../transport/message-queue.js'
 import { ReassemblyError } from '../transport/reassembly.js'
@@ -89,7 +89,12 @@ export class Server<S extends AnyService> {
       sendFailed: (session, error) =>
         this.endSession(
           session,
-          new RpcError(Code.RESOURCE_EXHAUSTED, `could not write to reply queue ${session.replyQueue.name}: ${(error as Error).message}`),
+          new RpcError(
+            Code.RESOURCE_EXHAUSTED,
+            `could not write to reply queue ${session.replyQueue.name}: ${(error as Error).message}${
+              (error as { code?: unknown }).code === 'ETIMEDOUT' ? ` (slowReaderMs ${options.slowReaderMs}: the client is not reading its replies)` : ''
+            }`,
+          ),
         ),
     }
     requests.consume((data) => this.onMessage(data))
@@ -216,26 +221,32 @@ export class Server<S extends AnyService> {
       case FrameType.GOODBYE:
         void this.endSession(session, new RpcError(Code.CANCELLED, 'the client closed the session'))
         return
-      default:
+      default: {
         session.malformed++
         this.stats.dropped.malformed++
+        const type = Object.keys(FrameType).find((name) => FrameType[name as keyof typeof FrameType] === frame.type)
+        this.lifecycle.emit('error', new RpcError(Code.INVALID_ARGUMENT, `dropped a ${type} frame from session ${session.id} on ${this.queue}: clients do not send those`))
+      }
     }
   }
 
   private onRequest(session: Session, frame: Frame): void {
+    // A one-way caller waits for nothing: it gets no ERROR either.
+    const oneWay = (frame.flags & FrameFlag.ONE_WAY) !== 0
     let body: Uint8Array | undefined
     try {
       body = session.reassembler.accept(frame)
     } catch (error) {
       if (!(error instanceof ReassemblyError)) throw error
       this.stats.dropped.overLimit++
-      const code = error.reason === 'too-large' ? Code.RESOURCE_EXHAUSTED : Code.INVALID_ARGUMENT
-      session.sendError(frame.callId, new RpcError(code, `request dropped: ${error.message}`)).catch(() => undefined)
+      // Size and partial-count bounds are quotas (like maxInFlight); a chunk that does not fit what came before is bad input.
+      const code = error.reason === 'too-large' || error.reason === 'too-many-partials' ? Code.RESOURCE_EXHAUSTED : Code.INVALID_ARGUMENT
+      if (!oneWay) session.sendError(frame.callId, new RpcError(code, `request dropped: ${error.message}`)).catch(() => undefined)
       return
     }
     if (body === undefined) return
     if (this.closing !== undefined) {
-      session.sendError(frame.callId, new RpcError(Code.UNAVAILABLE, `server on ${this.queue} is shutting down`)).catch(() => undefined)
+      if (!oneWay) session.sendError(frame.callId, new RpcError(Code.UNAVAILABLE, `server on ${this.queue} is shutting down`)).catch(() => undefined)
       return
     }
     dispatchRequest(session, frame.callId, frame.flags, body, this.deps)
@@ -301,8 +312,10 @@ export class Server<S extends AnyService> {
     const now = Date.now()
     const silentFor = 3 * this.options.heartbeatMs
     for (const session of this.sessions.values()) {
-      if (session.state === 'handshake' && now - session.openedAt > this.options.handshakeTimeoutMs) {
-        void this.endSession(session, new RpcError(Code.DEADLINE_EXCEEDED, 'handshake did not finish in time'))
+      if (session.state === 'handshake') {
+        if (now - session.openedAt > this.options.handshakeTimeoutMs) {
+          void this.endSession(session, new RpcError(Code.DEADLINE_EXCEEDED, 'handshake did not finish in time'))
+        }
         continue
       }
       const pid = session.peer.pid
@@ -327,10 +340,13 @@ export class Server<S extends AnyService> {
       Code.UNAVAILABLE,
       dead ? `client process ${session.peer.pid} exited` : `session ended by the server: client silent for ${3 * this.options.heartbeatMs} ms (heartbeatMs ${this.options.heartbeatMs})`,
     )
+    // Only a client that finished the handshake has proved the queue it
+    // named is its own; a HELLO alone could name anyone's queue.
+    const proved = session.state === 'open'
     if (!dead) session.tryGoodbye(reason)
     await this.endSession(session, reason)
     const pid = session.peer.pid ?? pidOfReplyQueue(name)
-    if (pid !== undefined && !processExists(pid)) {
+    if (proved && pid !== undefined && !processExists(pid)) {
       try {
         MessageQueue.unlink(name)
       } catch {
@@ -409,6 +425,11 @@ export async function createServer<S extends AnyService>(
   options: ServerOptions,
 ): Promise<Server<S>> {
   const resolved = resolveServerOptions(options)
+  if ((resolved.mode & 0o044) !== 0) {
+    throw new TypeError(
+      `createServer('${service.name}'): mode 0o${resolved.mode.toString(8)} lets group or others read the request queue, and so every caller's requests and session tokens; use 0o622 (anyone may call) or 0o620 (owner's group may call)`,
+    )
+  }
   for (const name of service.methods.keys()) {
     if (typeof (handlers as Record<string, unknown>)[name] !== 'function') {
       throw new TypeError(`createServer('${service.name}'): no handler for method '${name}'`)

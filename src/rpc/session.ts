@@ -52,7 +52,8 @@ export class Session {
     readonly nonce: Uint8Array,
     limits: Readonly<{ maxBodyBytes: number; maxPartials: number; partialTimeoutMs: number; slowReaderMs: number; maxCallsPerSecond: number | undefined }>,
   ) {
-    this.id = token.toString(16).padStart(16, '0').slice(0, 8)
+    // Not derived from the token: ids are logged and shown, the token is the session's secret.
+    this.id = randomBytes(4).toString('hex')
     this.writer = new FrameWriter(replyQueue, { sendTimeoutMs: limits.slowReaderMs })
     this.reassembler = new Reassembler(limits)
     this.limiter = limits.maxCallsPerSecond === undefined ? undefined : new RateLimiter(limits.maxCallsPerSecond)

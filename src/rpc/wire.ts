@@ -95,6 +95,7 @@ export function readHello(value: unknown): HelloBody {
     pid: field<number>(body, 'pid', 'number', 'HELLO'),
     nonce: field<Uint8Array>(body, 'nonce', 'bin', 'HELLO'),
   }
+  if (hello.nonce.byteLength < 8 || hello.nonce.byteLength > 64) malformed('HELLO', 'nonce must be 8 to 64 bytes')
   if (body.fingerprint !== undefined) {
     return { ...hello, fingerprint: field<string>(body, 'fingerprint', 'string', 'HELLO') }
   }

@@ -30,6 +30,9 @@ export class ReassemblyError extends Error {
   }
 }
 
+// How many dropped bodies are remembered, so their later chunks are ignored.
+const DROPPED_MEMORY = 64
+
 interface Partial {
   readonly body: Uint8Array
   received: number
@@ -41,6 +44,7 @@ export class Reassembler {
   readonly maxPartials: number
   readonly partialTimeoutMs: number
   private readonly partials = new Map<number, Partial>()
+  private readonly dropped = new Set<number>()
 
   constructor(limits: ReassemblyLimits = {}) {
     this.maxBodyBytes = limits.maxBodyBytes ?? 16 * 1024 * 1024
@@ -59,9 +63,31 @@ export class Reassembler {
    * Throws ReassemblyError when a bound is broken; that body is dropped.
    */
   accept(frame: Frame, now = Date.now()): Uint8Array | undefined {
-    const { bodyLength, offset, chunk, callId, type } = frame
+    const { offset, callId, type } = frame
     // Calls and events are numbered apart, so the key holds the type too.
     const key = type * 0x1_0000_0000 + callId
+    // The rest of a body already dropped is dropped quietly: one error per
+    // body, not one per frame.
+    if (offset > 0 && this.dropped.has(key)) return undefined
+    this.dropped.delete(key)
+    try {
+      return this.take(key, frame, now)
+    } catch (error) {
+      this.remember(key)
+      throw error
+    }
+  }
+
+  private remember(key: number): void {
+    this.dropped.add(key)
+    if (this.dropped.size > DROPPED_MEMORY) {
+      const oldest = this.dropped.values().next().value as number
+      this.dropped.delete(oldest)
+    }
+  }
+
+  private take(key: number, frame: Frame, now: number): Uint8Array | undefined {
+    const { bodyLength, offset, chunk, callId, type } = frame
     if (bodyLength > this.maxBodyBytes) {
       this.partials.delete(key)
       throw new ReassemblyError(
@@ -75,7 +101,8 @@ export class Reassembler {
       this.partials.delete(key)
       // A copy: the chunk lies in a receive buffer that the next message
       // overwrites, and decoded binary fields are views into the body.
-      return chunk.slice()
+      // (`new Uint8Array(view)` copies; on a Buffer, slice() is only a view.)
+      return new Uint8Array(chunk)
     }
     let partial = this.partials.get(key)
     if (offset === 0) {
@@ -112,6 +139,7 @@ export class Reassembler {
     for (const [key, partial] of this.partials) {
       if (now - partial.lastChunkAt <= this.partialTimeoutMs) continue
       this.partials.delete(key)
+      this.remember(key)
       const callId = key % 0x1_0000_0000
       const type = Math.floor(key / 0x1_0000_0000)
       dropped.push(
@@ -129,5 +157,6 @@ export class Reassembler {
   /** Forgets everything held. */
   clear(): void {
     this.partials.clear()
+    this.dropped.clear()
   }
 }
