@@ -7,6 +7,7 @@
  */
 const BENCHES: Record<string, () => Promise<{ default: (argv: readonly string[]) => Promise<void> }>> = {
   pingpong: () => import('./pingpong.js'),
+  rpc: () => import('./rpc.js'),
 }
 
 const wanted = process.argv.slice(2)

@@ -25,6 +25,8 @@ export {
   RpcError,
   Server,
 } from './rpc/index.js'
+/** How mqrpc names its queues (urgent lanes, reply and probe queues), for tools such as `mqrpc ls` and `mqrpc gc`. */
+export { pidOfReplyQueue, urgentLaneName } from './rpc/queue-names.js'
 export type {
   AnyService,
   BinaryOptions,

@@ -19,7 +19,10 @@ const started = new Set<Child>()
 function runNode(file: string, args: readonly string[]): Child {
   const child = new Child(
     `${file} ${args.join(' ')}`,
-    spawn(process.execPath, ['--import', 'tsx', join(repoRoot, file), ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] }),
+    spawn(process.execPath, ['--import', 'tsx', join(repoRoot, file), ...args], {
+      cwd: repoRoot,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
   )
   started.add(child)
   return child
@@ -91,8 +94,8 @@ describe('examples/calc', () => {
     expect(queueExists(queue)).toBe(true)
     expect(queueExists(`${queue}.urgent`)).toBe(true)
     server.process.kill('SIGTERM')
-    const { code, stdout } = await server.finish(30_000)
-    expect(code).toBe(0)
+    const { code, signal, stdout, stderr } = await server.finish(30_000)
+    expect({ code, signal, stderr }).toEqual({ code: 0, signal: null, stderr: '' })
     expect(stdout.split('\n')).toEqual(expect.arrayContaining(['shutting down (SIGTERM)', 'closed; queues removed']))
     expect([queue, `${queue}.urgent`].filter(queueExists)).toEqual([])
   }, 60_000)

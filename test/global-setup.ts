@@ -23,7 +23,7 @@ import { BIN_DIR_ENV } from './helpers/spawn.js'
 const sourceDir = resolve(fileURLToPath(new URL('.', import.meta.url)), 'c')
 
 /** The C programs built for the tests: test/c/<name>.c -> <run dir>/bin/<name>. */
-export const C_PROGRAMS = ['struct_send', 'struct_recv', 'mq_probe'] as const
+export const C_PROGRAMS = ['struct_send', 'struct_recv', 'mq_probe', 'sec_client'] as const
 
 function buildPrograms(binDir: string): void {
   for (const program of C_PROGRAMS) {

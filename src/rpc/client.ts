@@ -155,7 +155,10 @@ export class ClientCore<S extends AnyService> extends EventEmitter<ClientEvents<
       }
       throw RpcError.from(error)
     }
-    this.requests = new FrameWriter(requests, { sendTimeoutMs: timeoutMs })
+    // No send timeout: a call waits for room in a busy server's queue for as
+    // long as its own deadline allows (back-pressure, not failure). Only the
+    // HELLO is bounded, by the handshake timer below.
+    this.requests = new FrameWriter(requests)
     this.urgent = new FrameWriter(urgent)
     const nonce = randomBytes(8)
     const done = new Promise<void>((resolve, reject) => {
@@ -177,7 +180,10 @@ export class ClientCore<S extends AnyService> extends EventEmitter<ClientEvents<
         nonce,
         ...(this.options.fingerprint === false ? {} : { fingerprint: this.options.fingerprint ?? this.service.fingerprint }),
       }
-      await this.requests.write({ type: FrameType.HELLO, flags: 0, token: 0n, callId: 0 }, encodeBody(hello))
+      const helloSent = this.requests.write({ type: FrameType.HELLO, flags: 0, token: 0n, callId: 0 }, encodeBody(hello))
+      // Rejected (queue closed) when the timer gives up on a full queue first.
+      helloSent.catch(() => undefined)
+      await Promise.race([helloSent, done])
       await done
     } catch (error) {
       await this.dropServerQueues()

@@ -20,7 +20,10 @@ import { type HelloBody, WIRE_PROTOCOL } from './wire.js'
 export interface HandshakeState {
   readonly service: AnyService
   readonly options: ResolvedServerOptions
-  readonly sessions: ReadonlyMap<bigint, Session>
+  /** Sessions past the handshake. */
+  readonly openSessions: number
+  /** HELLOs answered whose PROOF has not come yet. */
+  readonly handshakes: number
   readonly sessionsOfUid: (uid: number) => number
 }
 
@@ -82,7 +85,13 @@ export function openSession(hello: HelloBody, state: HandshakeState): Session | 
   if (allow !== undefined && !(allow.uids?.includes(owner.uid) || allow.gids?.includes(owner.gid))) {
     return refuse(Code.PERMISSION_DENIED, `uid ${owner.uid} gid ${owner.gid} may not use '${service.name}' (the server's allow list)`)
   }
-  if (state.sessions.size >= options.maxSessions) {
+  if (state.handshakes >= options.maxHandshakes) {
+    return refuse(
+      Code.RESOURCE_EXHAUSTED,
+      `server has ${options.maxHandshakes} handshakes in progress (maxHandshakes); try again in ${options.handshakeTimeoutMs} ms`,
+    )
+  }
+  if (state.openSessions >= options.maxSessions) {
     return refuse(Code.RESOURCE_EXHAUSTED, `server has its maximum of ${options.maxSessions} sessions (maxSessions); try again later`)
   }
   if (state.sessionsOfUid(owner.uid) >= options.maxSessionsPerUid) {

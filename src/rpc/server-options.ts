@@ -18,10 +18,12 @@ export type ServerOptions = Readonly<{
   allow?: Readonly<{ uids?: readonly number[]; gids?: readonly number[] }>
   /** Per-call check after the handshake; return false to answer PERMISSION_DENIED. Defaults to allowing all. */
   authorize?: (peer: Peer, method: string) => boolean
-  /** Sessions at once. Defaults to 64. */
+  /** Sessions at once. Defaults to 128. */
   maxSessions?: number
-  /** Sessions at once per uid. Defaults to 32. */
+  /** Sessions at once per uid (counted once the handshake is done). Defaults to 64. */
   maxSessionsPerUid?: number
+  /** Handshakes in progress at once (HELLO answered, PROOF not yet come). Defaults to 32. */
+  maxHandshakes?: number
   /** Calls in flight per session; more are answered RESOURCE_EXHAUSTED. Defaults to 128. */
   maxInFlight?: number
   /** Calls started per second per session (token bucket); more are RESOURCE_EXHAUSTED. Defaults to no limit. */
@@ -58,8 +60,9 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     mode: 0o622,
     maxMessages: 10,
     messageSize: 8192,
-    maxSessions: 64,
-    maxSessionsPerUid: 32,
+    maxSessions: 128,
+    maxSessionsPerUid: 64,
+    maxHandshakes: 32,
     maxInFlight: 128,
     maxBodyBytes: 16 * 1024 * 1024,
     maxPartials: 16,

@@ -260,7 +260,8 @@ export class Server<S extends AnyService> {
       result = openSession(hello, {
         service: this.service,
         options: this.options,
-        sessions: this.sessions,
+        openSessions: this.sessionCount,
+        handshakes: this.sessions.size - this.sessionCount,
         sessionsOfUid: (uid) => this.uidSessions.get(uid) ?? 0,
       })
       if (result instanceof Refusal) {
@@ -280,11 +281,22 @@ export class Server<S extends AnyService> {
     }
     const session = result
     this.sessions.set(session.token, session)
-    this.uidSessions.set(session.peer.uid, (this.uidSessions.get(session.peer.uid) ?? 0) + 1)
     session.send(FrameType.CHALLENGE, 0, { nonce: session.nonce }).catch((error: unknown) => this.deps.sendFailed(session, error))
   }
 
   private welcome(session: Session): void {
+    // Counted per uid from here: a HELLO alone proves nothing about who sent
+    // it, so half-open handshakes must not use up their victim's quota.
+    if ((this.uidSessions.get(session.peer.uid) ?? 0) >= this.options.maxSessionsPerUid) {
+      const reason = new RpcError(
+        Code.RESOURCE_EXHAUSTED,
+        `uid ${session.peer.uid} has its maximum of ${this.options.maxSessionsPerUid} sessions (maxSessionsPerUid); close some clients`,
+      )
+      session.tryGoodbye(reason)
+      void this.endSession(session, reason)
+      return
+    }
+    this.uidSessions.set(session.peer.uid, (this.uidSessions.get(session.peer.uid) ?? 0) + 1)
     session.state = 'open'
     const welcome = {
       service: this.service.name,
@@ -301,9 +313,11 @@ export class Server<S extends AnyService> {
     if (session.state === 'closed' || !this.sessions.has(session.token)) return
     const wasOpen = session.state === 'open'
     this.sessions.delete(session.token)
-    const left = (this.uidSessions.get(session.peer.uid) ?? 1) - 1
-    if (left > 0) this.uidSessions.set(session.peer.uid, left)
-    else this.uidSessions.delete(session.peer.uid)
+    if (wasOpen) {
+      const left = (this.uidSessions.get(session.peer.uid) ?? 1) - 1
+      if (left > 0) this.uidSessions.set(session.peer.uid, left)
+      else this.uidSessions.delete(session.peer.uid)
+    }
     await session.end(reason)
     if (wasOpen) this.lifecycle.emit('sessionEnd', { id: session.id, peer: session.peer }, reason)
   }

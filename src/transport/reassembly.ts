@@ -34,7 +34,10 @@ export class ReassemblyError extends Error {
 const DROPPED_MEMORY = 64
 
 interface Partial {
-  readonly body: Uint8Array
+  readonly bodyLength: number
+  // Chunks as they come, joined at the end: memory follows what a peer has
+  // sent, not what its header claims it will send.
+  readonly chunks: Uint8Array[]
   received: number
   lastChunkAt: number
 }
@@ -114,9 +117,9 @@ export class Reassembler {
           type,
         )
       }
-      partial = { body: new Uint8Array(bodyLength), received: 0, lastChunkAt: now }
+      partial = { bodyLength, chunks: [], received: 0, lastChunkAt: now }
       this.partials.set(key, partial)
-    } else if (partial === undefined || partial.received !== offset || partial.body.byteLength !== bodyLength) {
+    } else if (partial === undefined || partial.received !== offset || partial.bodyLength !== bodyLength) {
       this.partials.delete(key)
       throw new ReassemblyError(
         `chunk at offset ${offset} of a ${bodyLength}-byte body does not continue what was received`,
@@ -125,12 +128,18 @@ export class Reassembler {
         type,
       )
     }
-    partial.body.set(chunk, offset)
+    partial.chunks.push(new Uint8Array(chunk))
     partial.received += chunk.byteLength
     partial.lastChunkAt = now
     if (partial.received < bodyLength) return undefined
     this.partials.delete(key)
-    return partial.body
+    const body = new Uint8Array(bodyLength)
+    let at = 0
+    for (const piece of partial.chunks) {
+      body.set(piece, at)
+      at += piece.byteLength
+    }
+    return body
   }
 
   /** Drops partial bodies that waited too long; returns what was dropped. */

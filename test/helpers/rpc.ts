@@ -5,14 +5,29 @@
  * them down cleanly before the queue guard looks for leftovers.
  * @module
  */
-import { afterEach } from 'vitest'
+import { spawn } from 'node:child_process'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterAll, afterEach, beforeAll, expect } from 'vitest'
 import { type Client, type ClientOptions, createClient } from '../../src/index.js'
 import { Lab } from '../fixtures/rpc-service.js'
-import { trackQueue, useQueueGuard } from './queues.js'
-import { type Child, spawnFixture } from './spawn.js'
+import { leftoverQueues, trackQueue, useQueueGuard } from './queues.js'
+import { Child, spawnFixture } from './spawn.js'
 
 /** One JSON line a fixture printed. */
 export type Line = Record<string, unknown> & { event?: string; id?: number }
+
+/**
+ * How long to wait for a fixture to start (node, tsx and typebox cost a
+ * second or two of CPU, and much more on a machine loaded by parallel test
+ * files), and for any other line. Upper bounds only: passing tests never
+ * wait them out.
+ */
+export const START_MS = 30_000
+export const WAIT_MS = 20_000
+
+/** Test and hook timeout for files whose tests spawn several processes. */
+export const PROCESS_TEST_TIMEOUT_MS = 90_000
 
 /** Queue sizes that keep a test file well inside the shared RLIMIT_MSGQUEUE budget. */
 export const SMALL_QUEUES = { maxMessages: 10, messageSize: 2048 } as const
@@ -68,7 +83,11 @@ class Proc {
   }
 
   /** The first line (past or future) whose fields equal `fields` and that passes `also`. */
-  async waitFor(fields: Readonly<Record<string, unknown>>, timeoutMs = 10_000, also: (line: Line) => boolean = () => true): Promise<Line> {
+  async waitFor(
+    fields: Readonly<Record<string, unknown>>,
+    timeoutMs = WAIT_MS,
+    also: (line: Line) => boolean = () => true,
+  ): Promise<Line> {
     const text = await this.child.waitForLine(
       new JsonMatcher((line) => matches(line, fields) && also(line), JSON.stringify(fields)),
       timeoutMs,
@@ -82,7 +101,7 @@ class Proc {
   }
 
   /** Sends a command with a fresh id and waits for the line answering it. */
-  async request(command: Readonly<Record<string, unknown>>, timeoutMs = 15_000): Promise<Line> {
+  async request(command: Readonly<Record<string, unknown>>, timeoutMs = WAIT_MS): Promise<Line> {
     const id = ++this.nextId
     this.send({ ...command, id })
     return this.waitFor({ id }, timeoutMs, (line) => line.ok !== undefined)
@@ -102,7 +121,7 @@ class Proc {
   }
 
   /** Asks for a clean close and waits for the exit; kills it if that takes longer than timeoutMs. */
-  async close(timeoutMs = 10_000): Promise<void> {
+  async close(timeoutMs = WAIT_MS): Promise<void> {
     if (!this.child.running) return
     this.send({ op: 'close' })
     try {
@@ -134,7 +153,12 @@ export class ClientProc extends Proc {
   replyQueue = ''
 
   /** A call by name; resolves with the answering line ({ok, value} or {ok:false, code, message, details}). */
-  call(method: string, input: unknown, options: Readonly<{ timeoutMs?: number; priority?: string }> = {}, timeoutMs?: number): Promise<Line> {
+  call(
+    method: string,
+    input: unknown,
+    options: Readonly<{ timeoutMs?: number; priority?: string }> = {},
+    timeoutMs?: number,
+  ): Promise<Line> {
     return this.request({ op: 'call', method, input, ...options }, timeoutMs)
   }
 }
@@ -149,15 +173,60 @@ export async function spawnServer(queue: string, options: Readonly<Record<string
   trackQueue(`${queue}.urgent`)
   const server = new ServerProc(spawnFixture('rpc-server.ts', [queue, JSON.stringify({ ...SMALL_QUEUES, ...options })]), queue)
   servers.add(server)
-  await server.waitFor({}, 15_000, (line) => line.event === 'ready' || line.event === 'startError')
+  await server.waitFor({}, START_MS, (line) => line.event === 'ready' || line.event === 'startError')
   return server
+}
+
+let sharedCounter = 0
+
+/**
+ * One lab server for every test of a file (spawning one costs a second or
+ * two). It is started outside the spawn helper's reaper and its queue names
+ * are tracked only once it is closed in afterAll, so the per-test queue
+ * guard neither kills it nor removes its queues; afterAll checks that its
+ * close() removed them. Returns a getter.
+ */
+export function useSharedServer(tag: string, options: Readonly<Record<string, unknown>> = {}): () => ServerProc {
+  const queue = `/mqt-${process.pid}-shared-${++sharedCounter}-${tag}`
+  let server: ServerProc | undefined
+  beforeAll(async () => {
+    const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
+    const argv = [
+      '--import',
+      'tsx',
+      join(root, 'test/fixtures/rpc-server.ts'),
+      queue,
+      JSON.stringify({ ...SMALL_QUEUES, ...options }),
+    ]
+    const child = new Child(
+      `shared server ${queue}`,
+      spawn(process.execPath, argv, { cwd: root, stdio: ['pipe', 'pipe', 'pipe'] }),
+    )
+    server = new ServerProc(child, queue)
+    const ready = await server.waitFor({}, START_MS, (line) => line.event === 'ready' || line.event === 'startError')
+    if (ready.event !== 'ready') throw new Error(`shared server did not start: ${JSON.stringify(ready)}`)
+  }, 2 * START_MS)
+  afterAll(async () => {
+    if (server === undefined) return
+    try {
+      await server.close()
+    } finally {
+      trackQueue(queue)
+      trackQueue(`${queue}.urgent`)
+    }
+    expect(leftoverQueues([queue, `${queue}.urgent`])).toEqual([])
+  })
+  return () => {
+    if (server === undefined) throw new Error('the shared server is not running')
+    return server
+  }
 }
 
 /** Spawns a lab client of `queue` and waits until it is connected. */
 export async function spawnClient(queue: string, options: Readonly<Record<string, unknown>> = {}): Promise<ClientProc> {
   const client = new ClientProc(spawnFixture('rpc-client.ts', [queue, JSON.stringify(options)]))
   clientProcs.add(client)
-  const ready = await client.waitFor({}, 15_000, (line) => line.event === 'ready' || line.event === 'connectError')
+  const ready = await client.waitFor({}, START_MS, (line) => line.event === 'ready' || line.event === 'connectError')
   if (ready.event !== 'ready') throw new Error(`client did not connect: ${JSON.stringify(ready)}`)
   client.replyQueue = trackQueue(ready.replyQueue as string)
   return client
@@ -193,7 +262,7 @@ export function useRpcHarness(): void {
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** Polls `condition` every 20 ms until it holds; rejects after timeoutMs. */
-export async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+export async function until(condition: () => boolean, what: string, timeoutMs = WAIT_MS): Promise<void> {
   const deadline = Date.now() + timeoutMs
   while (!condition()) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`)
@@ -202,7 +271,9 @@ export async function until(condition: () => boolean, what: string, timeoutMs = 
 }
 
 /** What a promise rejected with (an RpcError, as the tests expect); throws when it resolved instead. */
-export async function rejection(promise: Promise<unknown>): Promise<{ code: number; message: string; details: unknown; rawMessage: string }> {
+export async function rejection(
+  promise: Promise<unknown>,
+): Promise<{ code: number; message: string; details: unknown; rawMessage: string }> {
   const outcome = await promise.then(
     (value) => ({ resolved: true as const, value }),
     (error: unknown) => ({ resolved: false as const, error }),

@@ -1,0 +1,114 @@
+/**
+ * `mqrpc ls`: every queue on the machine, with its owner, mode, fill,
+ * capacity, and what it belongs to.
+ * @module
+ */
+import { spawnSync } from 'node:child_process'
+import { mkdirSync } from 'node:fs'
+import { CliFailure, expectPositionals, parseVerbArgs, verbRunner } from './args.js'
+import { Exit, registerVerb } from './cli.js'
+import { groupName, modeText, printJson, table, userName } from './output.js'
+import { isMqueueMounted, listQueues, mountHint, mqueueDir, type QueueEntry } from './queue-listing.js'
+
+const HELP = `Usage: mqrpc ls [--json] [--mount]
+
+Lists every POSIX message queue on this machine (read from the mqueue
+filesystem, normally mounted on /dev/mqueue): owner, mode, messages waiting,
+capacity (slots), message size, and what it belongs to where its name tells:
+
+  service request queue     a queue with an urgent lane beside it (<name>.urgent)
+  urgent lane of /x         the urgent lane of service queue /x
+  reply queue of pid N      an mqrpc client's reply queue (alive or dead)
+  probe queue of pid N      a short-lived queue of a server checking a name
+  unknown                   anything else
+
+Queues of other users that this user may not open show '?' for their
+attributes; the bytes waiting still show.
+
+Options:
+  --json    one JSON object: {mounted, dir, queues: [...]}
+  --mount   when the mqueue filesystem is not mounted, mount it (needs root)
+  --help    this text
+
+Exit codes: 0 listed; 1 the filesystem is not mounted (or the mount failed);
+2 bad usage.`
+
+function mount(dir: string): void {
+  if (process.getuid?.() !== 0) {
+    throw new CliFailure(`--mount needs root: run \`sudo mkdir -p ${dir} && sudo mount -t mqueue none ${dir}\``)
+  }
+  mkdirSync(dir, { recursive: true })
+  const result = spawnSync('mount', ['-t', 'mqueue', 'none', dir], { encoding: 'utf8' })
+  if (result.error !== undefined || result.status !== 0) {
+    const why = result.error?.message ?? (result.stderr.trim() || `exit code ${result.status}`)
+    throw new CliFailure(`could not mount the mqueue filesystem on ${dir}: ${why}`)
+  }
+  console.error(`mounted the mqueue filesystem on ${dir}`)
+}
+
+function waiting(queue: QueueEntry): string {
+  if (queue.currentMessages !== undefined) return String(queue.currentMessages)
+  return queue.bytesWaiting === undefined ? '?' : `? (${queue.bytesWaiting} B)`
+}
+
+function jsonEntry(queue: QueueEntry): Record<string, unknown> {
+  return {
+    name: queue.name,
+    uid: queue.uid,
+    gid: queue.gid,
+    owner: userName(queue.uid),
+    group: groupName(queue.gid),
+    mode: modeText(queue.mode),
+    currentMessages: queue.currentMessages ?? null,
+    maxMessages: queue.maxMessages ?? null,
+    messageSize: queue.messageSize ?? null,
+    bytesWaiting: queue.bytesWaiting ?? null,
+    kind: queue.kind,
+    belongsTo: queue.belongsTo,
+    ...(queue.pid === undefined ? {} : { pid: queue.pid, pidAlive: queue.pidAlive }),
+    ...(queue.attributesError === undefined ? {} : { attributesError: queue.attributesError }),
+  }
+}
+
+async function run(args: readonly string[]): Promise<number> {
+  const { values, positionals } = parseVerbArgs(args, {
+    json: { type: 'boolean', default: false },
+    mount: { type: 'boolean', default: false },
+  })
+  expectPositionals(positionals, 0, 0, '')
+  const dir = mqueueDir()
+  if (!isMqueueMounted(dir)) {
+    if (!values.mount) {
+      if (values.json) printJson({ mounted: false, dir, hint: mountHint(dir), queues: [] })
+      throw new CliFailure(mountHint(dir))
+    }
+    mount(dir)
+  }
+  const queues = listQueues(dir)
+  if (values.json) {
+    printJson({ mounted: true, dir, queues: queues.map(jsonEntry) })
+    return Exit.OK
+  }
+  if (queues.length === 0) {
+    console.log(`no queues (${dir} is empty)`)
+    return Exit.OK
+  }
+  const rows = queues.map((queue) => [
+    queue.name,
+    `${userName(queue.uid)}:${groupName(queue.gid)}`,
+    modeText(queue.mode),
+    waiting(queue),
+    queue.maxMessages === undefined ? '?' : String(queue.maxMessages),
+    queue.messageSize === undefined ? '?' : String(queue.messageSize),
+    queue.belongsTo,
+  ])
+  for (const line of table(['QUEUE', 'OWNER', 'MODE', 'WAITING', 'SLOTS', 'MSGSIZE', 'BELONGS TO'], rows)) console.log(line)
+  return Exit.OK
+}
+
+registerVerb({
+  name: 'ls',
+  summary: 'list the queues on this machine and what they belong to',
+  help: HELP,
+  run: verbRunner('ls', run),
+})
