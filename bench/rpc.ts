@@ -60,6 +60,19 @@ function placements(): Placement[] {
 
 let serial = 0
 
+/** The processes and names of the runs in progress, for clean-up on Ctrl-C. */
+const active = new Set<{ readonly procs: Proc[]; readonly queue: string; readonly socket: string }>()
+
+/** On SIGINT or SIGTERM, stop the runs in progress and remove what they made before exiting. */
+function cleanUpOnSignals(): void {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      console.log(`\n${signal}: stopping the benchmark processes and removing their queues`)
+      void Promise.all([...active].map((run) => cleanUp(run.procs, run.queue, run.socket))).finally(() => process.exit(130))
+    })
+  }
+}
+
 /** Fresh names for one configuration's queue and socket file. */
 function addresses(): { queue: string; socket: string } {
   serial += 1
@@ -95,6 +108,8 @@ type EchoOptions = Readonly<{ calls: number; warmup: number; seconds: number; in
 async function echoRun(impl: 'mqrpc' | 'socket', wrapper: readonly string[], options: EchoOptions): Promise<EchoResult> {
   const { queue, socket } = addresses()
   const procs: Proc[] = []
+  const run = { procs, queue, socket }
+  active.add(run)
   try {
     const server = new Proc('server', impl === 'mqrpc' ? { impl, queue } : { impl, path: socket }, wrapper)
     procs.push(server)
@@ -105,6 +120,7 @@ async function echoRun(impl: 'mqrpc' | 'socket', wrapper: readonly string[], opt
     return await client.result<EchoResult>()
   } finally {
     await cleanUp(procs, queue, socket)
+    active.delete(run)
   }
 }
 
@@ -120,6 +136,8 @@ async function urgentRun(
 ): Promise<{ idle: ProbeResult; loaded: ProbeResult; burnPerSecond: number }> {
   const { queue, socket } = addresses()
   const procs: Proc[] = []
+  const run = { procs, queue, socket }
+  active.add(run)
   try {
     const server = new Proc('server', { impl: 'mqrpc', queue, ...(concurrency === undefined ? {} : { concurrency }) }, wrapper)
     procs.push(server)
@@ -143,6 +161,7 @@ async function urgentRun(
     return { idle, loaded, burnPerSecond }
   } finally {
     await cleanUp(procs, queue, socket)
+    active.delete(run)
   }
 }
 
@@ -179,6 +198,7 @@ export default async function rpc(argv: readonly string[] = []): Promise<void> {
     seconds: Number(values.seconds),
     inFlight: Number(values['in-flight']),
   }
+  cleanUpOnSignals()
   const where = placements()
   const loadAverage = loadavg().map((n) => n.toFixed(2))
   console.log(

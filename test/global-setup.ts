@@ -9,7 +9,8 @@
  * - mounts /dev/mqueue when running as root and it is not mounted (error
  *   messages can then show a queue's owner and mode); skipped otherwise;
  * - at teardown, fails the run when any queue name a test tracked still
- *   exists (removing them), and removes the run directory.
+ *   exists, or a reply queue made during the run outlived its process
+ *   (removing them), and removes the run directory.
  * @module
  */
 import { execFileSync } from 'node:child_process'
@@ -53,6 +54,37 @@ function mountMqueue(): void {
   }
 }
 
+/** Queues listed in /dev/mqueue now (empty when it is not mounted). */
+function listedQueues(): Set<string> {
+  try {
+    return new Set(readdirSync('/dev/mqueue').map((name) => `/${name}`))
+  } catch {
+    return new Set()
+  }
+}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/**
+ * Reply and probe queues (random names no test can track) made during the
+ * run whose process is gone: a client that died without its queue being
+ * reaped. Queues of live processes belong to someone still running.
+ */
+function orphanedReplyQueues(before: Set<string>): string[] {
+  return [...listedQueues()].filter((name) => {
+    if (before.has(name)) return false
+    const match = /^\/mqrpc\.(?:reply|probe)\.(\d+)\./.exec(name)
+    return match !== null && !processExists(Number(match[1]))
+  })
+}
+
 function trackedNames(runDir: string): string[] {
   const names = new Set<string>()
   for (const file of readdirSync(runDir)) {
@@ -70,6 +102,7 @@ export default function setup(): () => void {
   chmodSync(binDir, 0o755)
   buildPrograms(binDir)
   mountMqueue()
+  const before = listedQueues()
   process.env[RUN_DIR_ENV] = runDir
   process.env[BIN_DIR_ENV] = binDir
 
@@ -77,7 +110,7 @@ export default function setup(): () => void {
     try {
       if (!existsSync(runDir)) return
       const names = trackedNames(runDir)
-      const left = leftoverQueues(names)
+      const left = [...leftoverQueues(names), ...orphanedReplyQueues(before)]
       if (left.length > 0) {
         cleanupQueues(left)
         // vitest logs a teardown error but does not fail the run for it.

@@ -177,7 +177,8 @@ export class Server<S extends AnyService> {
         if (session.state === 'open') await session.send(FrameType.GOODBYE, 0, { ...draining, draining: false }).catch(() => undefined)
       }),
     )
-    await Promise.allSettled([...this.sessions.values()].map((session) => this.endSession(session, reason)))
+    const closed = new RpcError(Code.UNAVAILABLE, `server on ${this.queue} shut down`)
+    await Promise.allSettled([...this.sessions.values()].map((session) => this.endSession(session, closed)))
     clearInterval(this.sweeper)
     await this.requests.close()
     await this.urgent.close()
