@@ -2,31 +2,7 @@
  * mqrpc: typed RPC over Linux POSIX message queues.
  * @module
  */
-export { MessageQueue, MqError, kernelLimits, queueCost } from './transport/index.js'
-export type {
-  KernelLimits,
-  Message,
-  MessageHandler,
-  OpenOptions,
-  QueueAccess,
-  QueueAttributes,
-  QueueOwner,
-  ReceiveOptions,
-  SendOptions,
-} from './transport/index.js'
-export {
-  Binary,
-  ClientCore,
-  Code,
-  codeName,
-  createClient,
-  createServer,
-  defineService,
-  RpcError,
-  Server,
-} from './rpc/index.js'
-/** How mqrpc names its queues (urgent lanes, reply and probe queues), for tools such as `mqrpc ls` and `mqrpc gc`. */
-export { pidOfReplyQueue, urgentLaneName } from './rpc/queue-names.js'
+
 export type {
   AnyService,
   BinaryOptions,
@@ -53,3 +29,28 @@ export type {
   SessionInfo,
   Violation,
 } from './rpc/index.js'
+export {
+  Binary,
+  ClientCore,
+  Code,
+  codeName,
+  createClient,
+  createServer,
+  defineService,
+  RpcError,
+  Server,
+} from './rpc/index.js'
+/** How mqrpc names its queues (urgent lanes, reply and probe queues), for tools such as `mqrpc ls` and `mqrpc gc`. */
+export { pidOfReplyQueue, urgentLaneName } from './rpc/queue-names.js'
+export type {
+  KernelLimits,
+  Message,
+  MessageHandler,
+  OpenOptions,
+  QueueAccess,
+  QueueAttributes,
+  QueueOwner,
+  ReceiveOptions,
+  SendOptions,
+} from './transport/index.js'
+export { kernelLimits, MessageQueue, MqError, queueCost } from './transport/index.js'

@@ -54,23 +54,31 @@ describe('attributes beyond the machine limits', () => {
   const lifted = hasCapSysResource()
   const why = 'this process has CAP_SYS_RESOURCE, which lifts msg_max and msgsize_max'
 
-  it.skipIf(lifted || limits.msgMax === undefined)('maxMessages above msg_max fails with EINVAL naming the /proc limit', async () => {
-    const max = limits.msgMax as number
-    const name = uniqueQueueName('too-many')
-    const error = await mqErrorOf(() => MessageQueue.open(name, { create: true, maxMessages: max + 1 }))
-    expect(error).toMatchObject({ code: 'EINVAL', syscall: 'mq_open', queue: name })
-    expect(error.errno).toBe(22)
-    expect(error.message).toContain(`maxMessages ${max + 1} exceeds this machine's limit /proc/sys/fs/mqueue/msg_max = ${max}`)
-    expect(error.message).toContain(`sysctl -w fs.mqueue.msg_max=${max + 1}`)
-  })
+  it.skipIf(lifted || limits.msgMax === undefined)(
+    'maxMessages above msg_max fails with EINVAL naming the /proc limit',
+    async () => {
+      const max = limits.msgMax as number
+      const name = uniqueQueueName('too-many')
+      const error = await mqErrorOf(() => MessageQueue.open(name, { create: true, maxMessages: max + 1 }))
+      expect(error).toMatchObject({ code: 'EINVAL', syscall: 'mq_open', queue: name })
+      expect(error.errno).toBe(22)
+      expect(error.message).toContain(`maxMessages ${max + 1} exceeds this machine's limit /proc/sys/fs/mqueue/msg_max = ${max}`)
+      expect(error.message).toContain(`sysctl -w fs.mqueue.msg_max=${max + 1}`)
+    },
+  )
 
-  it.skipIf(lifted || limits.msgsizeMax === undefined)('messageSize above msgsize_max fails with EINVAL naming the /proc limit', async () => {
-    const max = limits.msgsizeMax as number
-    const name = uniqueQueueName('too-big')
-    const error = await mqErrorOf(() => MessageQueue.open(name, { create: true, messageSize: max + 1 }))
-    expect(error).toMatchObject({ code: 'EINVAL', syscall: 'mq_open', queue: name })
-    expect(error.message).toContain(`messageSize ${max + 1} exceeds this machine's limit /proc/sys/fs/mqueue/msgsize_max = ${max}`)
-  })
+  it.skipIf(lifted || limits.msgsizeMax === undefined)(
+    'messageSize above msgsize_max fails with EINVAL naming the /proc limit',
+    async () => {
+      const max = limits.msgsizeMax as number
+      const name = uniqueQueueName('too-big')
+      const error = await mqErrorOf(() => MessageQueue.open(name, { create: true, messageSize: max + 1 }))
+      expect(error).toMatchObject({ code: 'EINVAL', syscall: 'mq_open', queue: name })
+      expect(error.message).toContain(
+        `messageSize ${max + 1} exceeds this machine's limit /proc/sys/fs/mqueue/msgsize_max = ${max}`,
+      )
+    },
+  )
 
   it('on this machine the limits are the ones the design measured, or the skip says why', () => {
     if (lifted) console.warn(`limit tests skipped: ${why}`)

@@ -41,16 +41,20 @@ describe('frame header', () => {
     expect(got[0]?.token).toBe(header.token)
   })
 
+  const set = (write: (f: Buffer) => unknown) => (f: Buffer) => {
+    write(f)
+    return f
+  }
   const bad: [string, (frame: Buffer) => Uint8Array, FrameError['reason']][] = [
     ['an empty message', () => new Uint8Array(0), 'truncated'],
     ['fewer than 28 bytes', (f) => f.subarray(0, 27), 'truncated'],
-    ['another protocol version', (f) => (f.writeUInt8(2, 0), f), 'version'],
-    ['an unknown type', (f) => (f.writeUInt8(0x7f, 1), f), 'type'],
-    ['unknown flags', (f) => (f.writeUInt8(0x80, 2), f), 'flags'],
-    ['a non-zero reserved byte', (f) => (f.writeUInt8(1, 3), f), 'reserved'],
-    ['non-zero trailing reserved bytes', (f) => (f.writeUInt16LE(1, 26), f), 'reserved'],
-    ['a chunk longer than the message', (f) => (f.writeUInt16LE(200, 24), f), 'truncated'],
-    ['a chunk past the body', (f) => (f.writeUInt32LE(2, 16), f), 'length'],
+    ['another protocol version', set((f) => f.writeUInt8(2, 0)), 'version'],
+    ['an unknown type', set((f) => f.writeUInt8(0x7f, 1)), 'type'],
+    ['unknown flags', set((f) => f.writeUInt8(0x80, 2)), 'flags'],
+    ['a non-zero reserved byte', set((f) => f.writeUInt8(1, 3)), 'reserved'],
+    ['non-zero trailing reserved bytes', set((f) => f.writeUInt16LE(1, 26)), 'reserved'],
+    ['a chunk longer than the message', set((f) => f.writeUInt16LE(200, 24)), 'truncated'],
+    ['a chunk past the body', set((f) => f.writeUInt32LE(2, 16)), 'length'],
     ['stray bytes after a frame', (f) => Buffer.concat([f, Buffer.alloc(5)]), 'truncated'],
   ]
   for (const [what, mangle, reason] of bad) {

@@ -13,7 +13,6 @@ import { NOBODY, spawnFixture, spawnProgram } from './helpers/spawn.js'
 useQueueGuard()
 
 const isRoot = process.getuid?.() === 0
-const rootReason = 'needs root to run a peer under another uid'
 
 let savedUmask = 0
 beforeAll(() => {

@@ -6,7 +6,15 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { MessageQueue, queueNameProblem } from '../src/transport/index.js'
-import { cleanupQueues, leftoverQueues, queueExists, RUN_DIR_ENV, trackQueue, uniqueQueueName, useQueueGuard } from './helpers/queues.js'
+import {
+  cleanupQueues,
+  leftoverQueues,
+  queueExists,
+  RUN_DIR_ENV,
+  trackQueue,
+  uniqueQueueName,
+  useQueueGuard,
+} from './helpers/queues.js'
 import { spawnFixture } from './helpers/spawn.js'
 
 useQueueGuard()

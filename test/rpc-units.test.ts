@@ -12,9 +12,15 @@ import { serviceShape } from '../src/rpc/service.js'
 
 describe('Code', () => {
   it("uses gRPC's numbering", () => {
-    expect([Code.OK, Code.CANCELLED, Code.INVALID_ARGUMENT, Code.DEADLINE_EXCEEDED, Code.UNIMPLEMENTED, Code.UNAVAILABLE, Code.UNAUTHENTICATED]).toEqual([
-      0, 1, 3, 4, 12, 14, 16,
-    ])
+    expect([
+      Code.OK,
+      Code.CANCELLED,
+      Code.INVALID_ARGUMENT,
+      Code.DEADLINE_EXCEEDED,
+      Code.UNIMPLEMENTED,
+      Code.UNAVAILABLE,
+      Code.UNAUTHENTICATED,
+    ]).toEqual([0, 1, 3, 4, 12, 14, 16])
     expect(codeName(5)).toBe('NOT_FOUND')
     expect(codeName(99)).toBe('UNKNOWN')
   })
@@ -59,6 +65,7 @@ describe('defineService', () => {
   it('refuses names that would clash with the client or lifecycle events', () => {
     const input = Type.Object({})
     expect(() => defineService('s', { methods: { close: { input, output: Type.Null() } } })).toThrow(/reserved by the client/)
+    // biome-ignore lint/suspicious/noThenProperty: the point is that defineService refuses it
     expect(() => defineService('s', { methods: { then: { input, output: Type.Null() } } })).toThrow(/reserved/)
     expect(() => defineService('s', { methods: { $x: { input, output: Type.Null() } } })).toThrow(/identifier/)
     expect(() => defineService('s', { methods: {}, events: { error: input } })).toThrow(/lifecycle/)
@@ -100,7 +107,7 @@ describe('diffServiceShapes', () => {
     })
     expect(diffServiceShapes(serviceShape(a), serviceShape(b))).toEqual([
       "method 'old' exists only in the client",
-      "method 'add' differs at /input/properties/a/type: client \"number\", server \"string\"",
+      'method \'add\' differs at /input/properties/a/type: client "number", server "string"',
       "method 'fresh' exists only on the server",
     ])
   })

@@ -51,7 +51,7 @@ function usage(): string {
   return [
     'mqrpc: typed RPC over Linux POSIX message queues',
     '',
-    'Usage: mqrpc <verb> [options]      mqrpc <verb> --help for a verb\'s options',
+    "Usage: mqrpc <verb> [options]      mqrpc <verb> --help for a verb's options",
     '',
     'Verbs:',
     ...(lines.length > 0 ? lines : ['  (none yet)']),

@@ -17,8 +17,16 @@ import { Code } from './code.js'
 import { PendingCall } from './pending-call.js'
 import { replyQueueName, urgentLaneName } from './queue-names.js'
 import { RpcError, rpcErrorFromWire } from './rpc-error.js'
-import { type AnyService, type EventName, type EventPayload, type MethodInput, type MethodName, type MethodOutput, serviceShape } from './service.js'
 import { diffServiceShapes } from './schema-diff.js'
+import {
+  type AnyService,
+  type EventName,
+  type EventPayload,
+  type MethodInput,
+  type MethodName,
+  type MethodOutput,
+  serviceShape,
+} from './service.js'
 import { NORMAL_PRIORITY, URGENT_PRIORITY } from './session.js'
 import { decodeBody, EMPTY, encodeBody, readEvent, readGoodbye, readNonce, readWelcome, WIRE_PROTOCOL } from './wire.js'
 
@@ -151,7 +159,12 @@ export class ClientCore<S extends AnyService> extends EventEmitter<ClientEvents<
       urgent = MessageQueue.open(urgentLaneName(queue), { access: 'write' })
     } catch (error) {
       if (error instanceof MqError && error.code === 'ENOENT') {
-        throw new RpcError(Code.UNAVAILABLE, `no server is listening on ${queue} (the queue does not exist): start the server, or check the queue name`, undefined, { cause: error })
+        throw new RpcError(
+          Code.UNAVAILABLE,
+          `no server is listening on ${queue} (the queue does not exist): start the server, or check the queue name`,
+          undefined,
+          { cause: error },
+        )
       }
       throw RpcError.from(error)
     }
@@ -168,7 +181,13 @@ export class ClientCore<S extends AnyService> extends EventEmitter<ClientEvents<
     // on a full queue; `await done` below reports it, so it is not unhandled.
     done.catch(() => undefined)
     const timer = setTimeout(
-      () => this.handshake?.reject(new RpcError(Code.UNAVAILABLE, `server on ${queue} did not finish the handshake within ${timeoutMs} ms; is it overloaded or hung?`)),
+      () =>
+        this.handshake?.reject(
+          new RpcError(
+            Code.UNAVAILABLE,
+            `server on ${queue} did not finish the handshake within ${timeoutMs} ms; is it overloaded or hung?`,
+          ),
+        ),
       timeoutMs,
     )
     try {
@@ -209,12 +228,17 @@ export class ClientCore<S extends AnyService> extends EventEmitter<ClientEvents<
     try {
       body = encodeBody([call.method, call.input, call.deadline ?? null])
     } catch (error) {
-      return call.reject(new RpcError(Code.INVALID_ARGUMENT, `input of '${call.method}' cannot be encoded: ${(error as Error).message}`))
+      call.reject(new RpcError(Code.INVALID_ARGUMENT, `input of '${call.method}' cannot be encoded: ${(error as Error).message}`))
+      return
     }
     if (body.byteLength > this.maxRequestBytes) {
-      return call.reject(
-        new RpcError(Code.RESOURCE_EXHAUSTED, `input of '${call.method}' is ${body.byteLength} bytes; the server accepts at most ${this.maxRequestBytes} (its maxBodyBytes)`),
+      call.reject(
+        new RpcError(
+          Code.RESOURCE_EXHAUSTED,
+          `input of '${call.method}' is ${body.byteLength} bytes; the server accepts at most ${this.maxRequestBytes} (its maxBodyBytes)`,
+        ),
       )
+      return
     }
     this.nextId = this.nextId >= 0xffffffff ? 1 : this.nextId + 1
     call.id = this.nextId
@@ -256,14 +280,18 @@ export class ClientCore<S extends AnyService> extends EventEmitter<ClientEvents<
       forEachFrame(data, (frame) => this.onFrame(frame))
     } catch (error) {
       if (!(error instanceof FrameError)) throw error
-      this.fire('error', new RpcError(Code.INVALID_ARGUMENT, `dropped a malformed message in reply queue ${this.reply.name}: ${error.message}`))
+      this.fire(
+        'error',
+        new RpcError(Code.INVALID_ARGUMENT, `dropped a malformed message in reply queue ${this.reply.name}: ${error.message}`),
+      )
     }
   }
 
   private onFrame(frame: Frame): void {
     const handshake = this.handshake
     if (frame.type === FrameType.CHALLENGE || frame.type === FrameType.REJECT) {
-      return this.onHandshakeFrame(frame, handshake)
+      this.onHandshakeFrame(frame, handshake)
+      return
     }
     if (frame.token !== this.token || this.token === 0n) {
       this.forgedFrames++
@@ -273,11 +301,13 @@ export class ClientCore<S extends AnyService> extends EventEmitter<ClientEvents<
     switch (frame.type) {
       case FrameType.WELCOME:
       case FrameType.GOODBYE:
-        return this.onControlFrame(frame, handshake)
+        this.onControlFrame(frame, handshake)
+        return
       case FrameType.RESPONSE:
       case FrameType.ERROR:
       case FrameType.EVENT:
-        return this.onBodyFrame(frame)
+        this.onBodyFrame(frame)
+        return
       default:
         return // PONG: lastHeard is all it is for.
     }
@@ -338,14 +368,15 @@ export class ClientCore<S extends AnyService> extends EventEmitter<ClientEvents<
       return
     }
     if (frame.type === FrameType.REJECT) {
-      return handshake.reject(this.explainRefusal(rpcErrorFromWire(decodeBody(body, 'REJECT'))))
+      handshake.reject(this.explainRefusal(rpcErrorFromWire(decodeBody(body, 'REJECT'))))
+      return
     }
     if (handshake.stage !== 'challenge' || frame.token === 0n) return
     handshake.stage = 'welcome'
     this.token = frame.token
-    this.requests?.write({ type: FrameType.PROOF, flags: 0, token: this.token, callId: 0 }, EMPTY).catch((error: unknown) =>
-      handshake.reject(RpcError.from(error, Code.UNAVAILABLE)),
-    )
+    this.requests
+      ?.write({ type: FrameType.PROOF, flags: 0, token: this.token, callId: 0 }, EMPTY)
+      .catch((error: unknown) => handshake.reject(RpcError.from(error, Code.UNAVAILABLE)))
   }
 
   /** A fingerprint refusal carries the server's shape: say what differs. */
@@ -374,7 +405,10 @@ export class ClientCore<S extends AnyService> extends EventEmitter<ClientEvents<
       return
     }
     if (body === undefined) return
-    if (frame.type === FrameType.EVENT) return this.onEvent(body)
+    if (frame.type === FrameType.EVENT) {
+      this.onEvent(body)
+      return
+    }
     const call = this.pending.get(frame.callId)
     // A reply to a call that already ended (deadline, cancel) is dropped here.
     if (call === undefined) return
@@ -394,7 +428,10 @@ export class ClientCore<S extends AnyService> extends EventEmitter<ClientEvents<
       const [name, payload] = readEvent(decodeBody(body, 'EVENT'))
       const checker = this.service.events.get(name)
       if (checker === undefined || !checker.check(payload)) {
-        this.fire('error', new RpcError(Code.INVALID_ARGUMENT, `dropped event '${name}': unknown to this client's schema or not matching it`))
+        this.fire(
+          'error',
+          new RpcError(Code.INVALID_ARGUMENT, `dropped event '${name}': unknown to this client's schema or not matching it`),
+        )
         return
       }
       this.fire(name, payload)
@@ -406,7 +443,12 @@ export class ClientCore<S extends AnyService> extends EventEmitter<ClientEvents<
   private beat(): void {
     if (this.stateNow !== 'open' && this.stateNow !== 'draining') return
     if (Date.now() - this.lastHeard > 3 * this.heartbeatMs) {
-      this.lost(new RpcError(Code.UNAVAILABLE, `server on ${this.options.queue} stopped answering heartbeats (${3 * this.heartbeatMs} ms)`))
+      this.lost(
+        new RpcError(
+          Code.UNAVAILABLE,
+          `server on ${this.options.queue} stopped answering heartbeats (${3 * this.heartbeatMs} ms)`,
+        ),
+      )
       return
     }
     // Partial bodies are bounded in time on this side too.
@@ -427,7 +469,10 @@ export class ClientCore<S extends AnyService> extends EventEmitter<ClientEvents<
   private trySendControl(type: FrameType, callId = 0, urgent = false): void {
     const writer = urgent ? this.urgent : this.requests
     try {
-      writer?.queue.trySend(encodeFrame({ type, flags: urgent ? FrameFlag.URGENT : 0, token: this.token, callId }, EMPTY), urgent ? URGENT_PRIORITY : NORMAL_PRIORITY)
+      writer?.queue.trySend(
+        encodeFrame({ type, flags: urgent ? FrameFlag.URGENT : 0, token: this.token, callId }, EMPTY),
+        urgent ? URGENT_PRIORITY : NORMAL_PRIORITY,
+      )
     } catch {
       // The server's queue is gone; the heartbeat will notice.
     }

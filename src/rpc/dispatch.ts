@@ -9,8 +9,8 @@ import type { CallContext } from './context.js'
 import type { RateLimiter } from './rate-limiter.js'
 import { RpcError } from './rpc-error.js'
 import type { Scheduler } from './scheduler.js'
-import { assertValid, type AnyService, type CompiledMethod } from './service.js'
 import type { ResolvedServerOptions } from './server-options.js'
+import { type AnyService, assertValid, type CompiledMethod } from './service.js'
 import type { Session } from './session.js'
 import type { ServerStats } from './stats.js'
 import { decodeBody, readRequest } from './wire.js'
@@ -57,34 +57,42 @@ export function dispatchRequest(session: Session, callId: number, flags: number,
     ;[methodName, input, deadline] = readRequest(decodeBody(body, 'REQUEST'))
   } catch (error) {
     deps.stats.dropped.malformed++
-    return fail(RpcError.from(error, Code.INVALID_ARGUMENT))
+    fail(RpcError.from(error, Code.INVALID_ARGUMENT))
+    return
   }
   const builtin = deps.builtins.get(methodName)
   if (builtin !== undefined) {
     if (deps.options.authorize !== undefined && !deps.options.authorize(session.peer, methodName)) {
-      return fail(new RpcError(Code.PERMISSION_DENIED, `uid ${session.peer.uid} may not call '${methodName}'`))
+      fail(new RpcError(Code.PERMISSION_DENIED, `uid ${session.peer.uid} may not call '${methodName}'`))
+      return
     }
     try {
-      return reply(FrameType.RESPONSE, builtin(session))
+      reply(FrameType.RESPONSE, builtin(session))
+      return
     } catch (error) {
-      return fail(RpcError.from(error))
+      fail(RpcError.from(error))
+      return
     }
   }
   const method = deps.service.methods.get(methodName)
   if (method === undefined) {
-    deps.stats.record(methodName.slice(0, 64), false, 0)
-    return fail(new RpcError(Code.UNIMPLEMENTED, `method '${methodName}' is not part of service '${deps.service.name}'`))
+    // One bucket for every unknown name: callers choose them, and must not grow the table.
+    deps.stats.record('$unknown', false, 0)
+    fail(new RpcError(Code.UNIMPLEMENTED, `method '${methodName}' is not part of service '${deps.service.name}'`))
+    return
   }
   const refusal = checkLimits(session, callId, method, deadline, deps)
   if (refusal !== undefined) {
     deps.stats.record(method.name, false, 0)
-    return fail(refusal)
+    fail(refusal)
+    return
   }
   try {
     assertValid(method.input, input, `input of '${method.name}'`)
   } catch (error) {
     deps.stats.record(method.name, false, 0)
-    return fail(error as RpcError)
+    fail(error as RpcError)
+    return
   }
   const controller = new AbortController()
   session.inFlight.set(callId, { controller, urgent })
@@ -120,7 +128,10 @@ function checkLimits(
     )
   }
   if (session.limiter !== undefined && !session.limiter.take()) {
-    return new RpcError(Code.RESOURCE_EXHAUSTED, `session exceeds ${options.maxCallsPerSecond} calls per second (maxCallsPerSecond)`)
+    return new RpcError(
+      Code.RESOURCE_EXHAUSTED,
+      `session exceeds ${options.maxCallsPerSecond} calls per second (maxCallsPerSecond)`,
+    )
   }
   const uidLimiter = deps.uidLimiter(session.peer.uid)
   if (uidLimiter !== undefined && !uidLimiter.take()) {
@@ -170,8 +181,14 @@ async function runCall(
     // waiting for this result, and it must not reach a later call.
     if (controller.signal.aborted) return
     if (method.output !== undefined && !method.output.check(output)) {
-      const list = method.output.violations(output).map((v) => `${v.path} ${v.message}`).join('; ')
-      const error = new RpcError(Code.INTERNAL, `handler '${method.name}' returned a value that does not match its output schema: ${list}`)
+      const list = method.output
+        .violations(output)
+        .map((v) => `${v.path} ${v.message}`)
+        .join('; ')
+      const error = new RpcError(
+        Code.INTERNAL,
+        `handler '${method.name}' returned a value that does not match its output schema: ${list}`,
+      )
       deps.reportError(error)
       deps.stats.record(method.name, false, performance.now() - started)
       return fail(error)

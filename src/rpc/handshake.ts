@@ -11,8 +11,8 @@ import { MessageQueue } from '../transport/message-queue.js'
 import { queueNameProblem } from '../transport/queue-name.js'
 import { Code } from './code.js'
 import { RpcError } from './rpc-error.js'
-import { type AnyService, serviceShape } from './service.js'
 import type { ResolvedServerOptions } from './server-options.js'
+import { type AnyService, serviceShape } from './service.js'
 import { newToken, Session } from './session.js'
 import { type HelloBody, WIRE_PROTOCOL } from './wire.js'
 
@@ -43,8 +43,7 @@ export function openSession(hello: HelloBody, state: HandshakeState): Session | 
   const problem = queueNameProblem(hello.replyQueue)
   if (problem !== undefined) throw new RpcError(Code.INVALID_ARGUMENT, `HELLO names a bad reply queue: ${problem}`)
   const replyQueue = MessageQueue.open(hello.replyQueue, { access: 'write' })
-  const refuse = (code: Code, message: string, details?: unknown) =>
-    new Refusal(replyQueue, new RpcError(code, message, details))
+  const refuse = (code: Code, message: string, details?: unknown) => new Refusal(replyQueue, new RpcError(code, message, details))
   const { options, service } = state
   let owner: ReturnType<MessageQueue['owner']>
   try {
@@ -72,7 +71,9 @@ export function openSession(hello: HelloBody, state: HandshakeState): Session | 
   }
   if (hello.service !== service.name) {
     // The name in details lets tools that know only the queue (mqrpc describe) connect next time.
-    return refuse(Code.NOT_FOUND, `queue ${options.queue} serves '${service.name}', not '${hello.service}'`, { service: service.name })
+    return refuse(Code.NOT_FOUND, `queue ${options.queue} serves '${service.name}', not '${hello.service}'`, {
+      service: service.name,
+    })
   }
   if (hello.fingerprint !== undefined && hello.fingerprint !== service.fingerprint) {
     return refuse(
@@ -83,7 +84,10 @@ export function openSession(hello: HelloBody, state: HandshakeState): Session | 
   }
   const allow = options.allow
   if (allow !== undefined && !(allow.uids?.includes(owner.uid) || allow.gids?.includes(owner.gid))) {
-    return refuse(Code.PERMISSION_DENIED, `uid ${owner.uid} gid ${owner.gid} may not use '${service.name}' (the server's allow list)`)
+    return refuse(
+      Code.PERMISSION_DENIED,
+      `uid ${owner.uid} gid ${owner.gid} may not use '${service.name}' (the server's allow list)`,
+    )
   }
   if (state.handshakes >= options.maxHandshakes) {
     return refuse(
@@ -92,7 +96,10 @@ export function openSession(hello: HelloBody, state: HandshakeState): Session | 
     )
   }
   if (state.openSessions >= options.maxSessions) {
-    return refuse(Code.RESOURCE_EXHAUSTED, `server has its maximum of ${options.maxSessions} sessions (maxSessions); try again later`)
+    return refuse(
+      Code.RESOURCE_EXHAUSTED,
+      `server has its maximum of ${options.maxSessions} sessions (maxSessions); try again later`,
+    )
   }
   if (state.sessionsOfUid(owner.uid) >= options.maxSessionsPerUid) {
     return refuse(

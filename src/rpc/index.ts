@@ -3,16 +3,16 @@
  * @module
  */
 export { Binary, type BinaryOptions } from './binary.js'
-export { createClient, ClientCore, type Client, type ClientEvents, type ClientMethods, type ClientState } from './client.js'
+export { type Client, ClientCore, type ClientEvents, type ClientMethods, type ClientState, createClient } from './client.js'
 export type { CallOptions, ClientOptions } from './client-options.js'
 export { Code, codeName } from './code.js'
 export type { CallContext, Peer } from './context.js'
 export { RpcError } from './rpc-error.js'
-export { createServer, Server, type Handlers, type ServerEvents, type SessionInfo } from './server.js'
+export { createServer, type Handlers, Server, type ServerEvents, type SessionInfo } from './server.js'
 export type { ServerOptions } from './server-options.js'
 export {
-  defineService,
   type AnyService,
+  defineService,
   type EventName,
   type EventPayload,
   type MethodInput,

@@ -36,7 +36,10 @@ export class PendingCall {
       )
     }
     if (signal !== undefined) {
-      this.onAbort = () => this.giveUp(new RpcError(Code.CANCELLED, `call to '${method}' was cancelled by its signal`, undefined, { cause: signal.reason }))
+      this.onAbort = () =>
+        this.giveUp(
+          new RpcError(Code.CANCELLED, `call to '${method}' was cancelled by its signal`, undefined, { cause: signal.reason }),
+        )
       signal.addEventListener('abort', this.onAbort, { once: true })
     }
   }

@@ -52,7 +52,9 @@ export type ServerOptions = Readonly<{
   probeTimeoutMs?: number
 }>
 
-export type ResolvedServerOptions = Required<Omit<ServerOptions, 'allow' | 'authorize' | 'maxCallsPerSecond' | 'maxCallsPerSecondPerUid'>> &
+export type ResolvedServerOptions = Required<
+  Omit<ServerOptions, 'allow' | 'authorize' | 'maxCallsPerSecond' | 'maxCallsPerSecondPerUid'>
+> &
   Pick<ServerOptions, 'allow' | 'authorize' | 'maxCallsPerSecond' | 'maxCallsPerSecondPerUid'>
 
 export function resolveServerOptions(options: ServerOptions): ResolvedServerOptions {

@@ -16,19 +16,24 @@ import { pidOfReplyQueue, urgentLaneName } from './queue-names.js'
 import { RateLimiter } from './rate-limiter.js'
 import { RpcError, rpcErrorToWire } from './rpc-error.js'
 import { Scheduler } from './scheduler.js'
-import { type AnyService, assertValid, type EventName, type EventPayload, type MethodInput, type MethodName, type MethodOutput } from './service.js'
 import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from './server-options.js'
-import { Session } from './session.js'
+import {
+  type AnyService,
+  assertValid,
+  type EventName,
+  type EventPayload,
+  type MethodInput,
+  type MethodName,
+  type MethodOutput,
+} from './service.js'
+import type { Session } from './session.js'
 import { ServerStats } from './stats.js'
 import { claimQueue, replaceQueue } from './takeover.js'
-import { encodeBody, readHello, decodeBody, WIRE_PROTOCOL } from './wire.js'
+import { decodeBody, encodeBody, readHello, WIRE_PROTOCOL } from './wire.js'
 
 /** The handler of every method of service `S`, typed from its schemas. */
 export type Handlers<S extends AnyService> = {
-  readonly [K in MethodName<S>]: (
-    input: MethodInput<S, K>,
-    ctx: CallContext,
-  ) => MethodOutput<S, K> | Promise<MethodOutput<S, K>>
+  readonly [K in MethodName<S>]: (input: MethodInput<S, K>, ctx: CallContext) => MethodOutput<S, K> | Promise<MethodOutput<S, K>>
 }
 
 /** Lifecycle events of a server (listen with `server.on`). */
@@ -92,7 +97,9 @@ export class Server<S extends AnyService> {
           new RpcError(
             Code.RESOURCE_EXHAUSTED,
             `could not write to reply queue ${session.replyQueue.name}: ${(error as Error).message}${
-              (error as { code?: unknown }).code === 'ETIMEDOUT' ? ` (slowReaderMs ${options.slowReaderMs}: the client is not reading its replies)` : ''
+              (error as { code?: unknown }).code === 'ETIMEDOUT'
+                ? ` (slowReaderMs ${options.slowReaderMs}: the client is not reading its replies)`
+                : ''
             }`,
           ),
         ),
@@ -174,7 +181,8 @@ export class Server<S extends AnyService> {
         for (const callId of session.inFlight.keys()) {
           await session.sendError(callId, reason).catch(() => undefined)
         }
-        if (session.state === 'open') await session.send(FrameType.GOODBYE, 0, { ...draining, draining: false }).catch(() => undefined)
+        if (session.state === 'open')
+          await session.send(FrameType.GOODBYE, 0, { ...draining, draining: false }).catch(() => undefined)
       }),
     )
     const closed = new RpcError(Code.UNAVAILABLE, `server on ${this.queue} shut down`)
@@ -190,7 +198,10 @@ export class Server<S extends AnyService> {
     } catch (error) {
       if (!(error instanceof FrameError)) throw error
       this.stats.dropped.malformed++
-      this.lifecycle.emit('error', new RpcError(Code.INVALID_ARGUMENT, `dropped a malformed message on ${this.queue}: ${error.message}`))
+      this.lifecycle.emit(
+        'error',
+        new RpcError(Code.INVALID_ARGUMENT, `dropped a malformed message on ${this.queue}: ${error.message}`),
+      )
     }
   }
 
@@ -226,7 +237,13 @@ export class Server<S extends AnyService> {
         session.malformed++
         this.stats.dropped.malformed++
         const type = Object.keys(FrameType).find((name) => FrameType[name as keyof typeof FrameType] === frame.type)
-        this.lifecycle.emit('error', new RpcError(Code.INVALID_ARGUMENT, `dropped a ${type} frame from session ${session.id} on ${this.queue}: clients do not send those`))
+        this.lifecycle.emit(
+          'error',
+          new RpcError(
+            Code.INVALID_ARGUMENT,
+            `dropped a ${type} frame from session ${session.id} on ${this.queue}: clients do not send those`,
+          ),
+        )
       }
     }
   }
@@ -241,13 +258,17 @@ export class Server<S extends AnyService> {
       if (!(error instanceof ReassemblyError)) throw error
       this.stats.dropped.overLimit++
       // Size and partial-count bounds are quotas (like maxInFlight); a chunk that does not fit what came before is bad input.
-      const code = error.reason === 'too-large' || error.reason === 'too-many-partials' ? Code.RESOURCE_EXHAUSTED : Code.INVALID_ARGUMENT
+      const code =
+        error.reason === 'too-large' || error.reason === 'too-many-partials' ? Code.RESOURCE_EXHAUSTED : Code.INVALID_ARGUMENT
       if (!oneWay) session.sendError(frame.callId, new RpcError(code, `request dropped: ${error.message}`)).catch(() => undefined)
       return
     }
     if (body === undefined) return
     if (this.closing !== undefined) {
-      if (!oneWay) session.sendError(frame.callId, new RpcError(Code.UNAVAILABLE, `server on ${this.queue} is shutting down`)).catch(() => undefined)
+      if (!oneWay)
+        session
+          .sendError(frame.callId, new RpcError(Code.UNAVAILABLE, `server on ${this.queue} is shutting down`))
+          .catch(() => undefined)
       return
     }
     dispatchRequest(session, frame.callId, frame.flags, body, this.deps)
@@ -277,7 +298,10 @@ export class Server<S extends AnyService> {
       }
     } catch (error) {
       this.stats.dropped.malformed++
-      this.lifecycle.emit('error', new RpcError(Code.INVALID_ARGUMENT, `dropped a HELLO on ${this.queue}: ${(error as Error).message}`))
+      this.lifecycle.emit(
+        'error',
+        new RpcError(Code.INVALID_ARGUMENT, `dropped a HELLO on ${this.queue}: ${(error as Error).message}`),
+      )
       return
     }
     const session = result
@@ -342,7 +366,9 @@ export class Server<S extends AnyService> {
       for (const dropped of session.reassembler.sweep(now)) {
         this.stats.dropped.overLimit++
         if (dropped.type === FrameType.REQUEST) {
-          session.sendError(dropped.callId, new RpcError(Code.INVALID_ARGUMENT, `request dropped: ${dropped.message}`)).catch(() => undefined)
+          session
+            .sendError(dropped.callId, new RpcError(Code.INVALID_ARGUMENT, `request dropped: ${dropped.message}`))
+            .catch(() => undefined)
         }
       }
     }
@@ -353,7 +379,9 @@ export class Server<S extends AnyService> {
     const name = session.replyQueue.name
     const reason = new RpcError(
       Code.UNAVAILABLE,
-      dead ? `client process ${session.peer.pid} exited` : `session ended by the server: client silent for ${3 * this.options.heartbeatMs} ms (heartbeatMs ${this.options.heartbeatMs})`,
+      dead
+        ? `client process ${session.peer.pid} exited`
+        : `session ended by the server: client silent for ${3 * this.options.heartbeatMs} ms (heartbeatMs ${this.options.heartbeatMs})`,
     )
     // Only a client that finished the handshake has proved the queue it
     // named is its own; a HELLO alone could name anyone's queue.
@@ -462,4 +490,3 @@ export async function createServer<S extends AnyService>(
   }
   return new Server(service, handlers, resolved, requests, urgent)
 }
-

@@ -77,10 +77,12 @@ type EventsOf<S extends AnyService> = NonNullable<S['spec']['events']>
 export type InputOf<M> = M extends { readonly input: infer I extends TSchema } ? Static<I> : never
 /** The result type of method `M` (void for one-way methods). */
 export type OutputOf<M> = M extends { readonly oneWay: true }
-  ? void
+  ? // biome-ignore lint/suspicious/noConfusingVoidType: a one-way call resolves to nothing, as Promise<void> says
+    void
   : M extends { readonly output: infer O extends TSchema }
     ? Static<O>
-    : void
+    : // biome-ignore lint/suspicious/noConfusingVoidType: a method without an output resolves to nothing
+      void
 
 /** Method names of a service. */
 export type MethodName<S extends AnyService> = keyof MethodsOf<S> & string
@@ -91,14 +93,29 @@ export type MethodInput<S extends AnyService, K extends MethodName<S>> = InputOf
 /** Result type of a method of a service. */
 export type MethodOutput<S extends AnyService, K extends MethodName<S>> = OutputOf<MethodsOf<S>[K]>
 /** Payload type of an event of a service. */
-export type EventPayload<S extends AnyService, K extends EventName<S>> =
-  EventsOf<S>[K] extends infer T extends TSchema ? Static<T> : never
+export type EventPayload<S extends AnyService, K extends EventName<S>> = EventsOf<S>[K] extends infer T extends TSchema
+  ? Static<T>
+  : never
 
 // Client objects carry these members; a method or event with the same name
 // would shadow them (and `then` would make every client a thenable).
 const RESERVED_METHOD_NAMES = new Set([
-  'close', 'on', 'off', 'once', 'emit', 'addListener', 'removeListener', 'removeAllListeners',
-  'listeners', 'listenerCount', 'eventNames', 'then', 'constructor', 'state', 'service', 'call',
+  'close',
+  'on',
+  'off',
+  'once',
+  'emit',
+  'addListener',
+  'removeListener',
+  'removeAllListeners',
+  'listeners',
+  'listenerCount',
+  'eventNames',
+  'then',
+  'constructor',
+  'state',
+  'service',
+  'call',
 ])
 const LIFECYCLE_EVENTS = new Set(['connect', 'disconnect', 'reconnect', 'error', 'session', 'sessionEnd'])
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/
@@ -167,7 +184,8 @@ export function defineService<const Name extends string, const Spec extends Serv
   for (const [methodName, method] of Object.entries(spec.methods)) {
     if (!IDENTIFIER.test(methodName)) fail(name, `method name "${methodName}" must be an identifier ("$" names are reserved)`)
     if (RESERVED_METHOD_NAMES.has(methodName)) fail(name, `method name "${methodName}" is reserved by the client object`)
-    if (method.oneWay !== true && method.output === undefined) fail(name, `method "${methodName}" needs an output schema (or oneWay: true)`)
+    if (method.oneWay !== true && method.output === undefined)
+      fail(name, `method "${methodName}" needs an output schema (or oneWay: true)`)
     methods.set(methodName, {
       name: methodName,
       spec: method,
@@ -184,6 +202,9 @@ export function defineService<const Name extends string, const Spec extends Serv
     events.set(eventName, compile(schema))
   }
   const service = { name, spec, methods, events, fingerprint: '' }
-  service.fingerprint = createHash('sha256').update(JSON.stringify(serviceShape(service))).digest('hex').slice(0, 32)
+  service.fingerprint = createHash('sha256')
+    .update(JSON.stringify(serviceShape(service)))
+    .digest('hex')
+    .slice(0, 32)
   return service
 }

@@ -5,13 +5,13 @@
  * @module
  */
 import { randomBytes } from 'node:crypto'
+import { encodeFrame, FrameFlag, type FrameHeader, FrameType } from '../transport/frame.js'
 import { FrameWriter } from '../transport/frame-writer.js'
-import { encodeFrame, type FrameHeader, FrameFlag, FrameType } from '../transport/frame.js'
 import type { MessageQueue } from '../transport/message-queue.js'
 import { Reassembler } from '../transport/reassembly.js'
 import type { Peer } from './context.js'
 import { RateLimiter } from './rate-limiter.js'
-import { rpcErrorToWire, type RpcError } from './rpc-error.js'
+import { type RpcError, rpcErrorToWire } from './rpc-error.js'
 import { EMPTY, encodeBody } from './wire.js'
 
 /** mq priorities: urgent replies overtake bulk ones in the reply queue. */
@@ -50,7 +50,13 @@ export class Session {
     readonly replyQueue: MessageQueue,
     readonly peer: Peer,
     readonly nonce: Uint8Array,
-    limits: Readonly<{ maxBodyBytes: number; maxPartials: number; partialTimeoutMs: number; slowReaderMs: number; maxCallsPerSecond: number | undefined }>,
+    limits: Readonly<{
+      maxBodyBytes: number
+      maxPartials: number
+      partialTimeoutMs: number
+      slowReaderMs: number
+      maxCallsPerSecond: number | undefined
+    }>,
   ) {
     // Not derived from the token: ids are logged and shown, the token is the session's secret.
     this.id = randomBytes(4).toString('hex')
@@ -80,7 +86,10 @@ export class Session {
     if (this.state === 'closed') return
     const body = encodeBody({ code: reason.code, message: reason.rawMessage, draining: false })
     try {
-      this.replyQueue.trySend(encodeFrame({ type: FrameType.GOODBYE, flags: 0, token: this.token, callId: 0 }, body), URGENT_PRIORITY)
+      this.replyQueue.trySend(
+        encodeFrame({ type: FrameType.GOODBYE, flags: 0, token: this.token, callId: 0 }, body),
+        URGENT_PRIORITY,
+      )
     } catch {
       // The queue is gone with its owner.
     }

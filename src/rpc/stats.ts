@@ -55,7 +55,10 @@ export class ServerStats {
     const result: Record<string, MethodFigures> = {}
     for (const [name, stats] of [...this.methods].sort(([a], [b]) => a.localeCompare(b))) {
       const latencyMs = stats.percentiles()
-      result[name] = latencyMs === undefined ? { served: stats.served, failed: stats.failed } : { served: stats.served, failed: stats.failed, latencyMs }
+      result[name] =
+        latencyMs === undefined
+          ? { served: stats.served, failed: stats.failed }
+          : { served: stats.served, failed: stats.failed, latencyMs }
     }
     return result
   }

@@ -5,7 +5,7 @@
  * server answers it (with a REJECT, since the probe names no real service).
  * @module
  */
-import { forEachFrame, FrameType } from '../transport/frame.js'
+import { FrameType, forEachFrame } from '../transport/frame.js'
 import { FrameWriter } from '../transport/frame-writer.js'
 import { MessageQueue, type OpenOptions } from '../transport/message-queue.js'
 import { MqError } from '../transport/mq-error.js'
@@ -26,9 +26,22 @@ export async function isServed(queue: string, timeoutMs: number): Promise<boolea
     throw error
   }
   const probeName = probeQueueName()
-  const probe = MessageQueue.open(probeName, { create: true, exclusive: true, mode: 0o622, maxMessages: 2, messageSize: 1024, access: 'read' })
+  const probe = MessageQueue.open(probeName, {
+    create: true,
+    exclusive: true,
+    mode: 0o622,
+    maxMessages: 2,
+    messageSize: 1024,
+    access: 'read',
+  })
   try {
-    const hello = encodeBody({ protocol: WIRE_PROTOCOL, service: '$probe', replyQueue: probeName, pid: process.pid, nonce: new Uint8Array(8) })
+    const hello = encodeBody({
+      protocol: WIRE_PROTOCOL,
+      service: '$probe',
+      replyQueue: probeName,
+      pid: process.pid,
+      nonce: new Uint8Array(8),
+    })
     const writer = new FrameWriter(target, { sendTimeoutMs: timeoutMs })
     try {
       await writer.write({ type: FrameType.HELLO, flags: 0, token: 0n, callId: 0 }, hello)

@@ -54,7 +54,9 @@ export class FrameWriter {
   ) {
     this.maxChunk = Math.min(0xffff, queue.messageSize - HEADER_SIZE)
     if (this.maxChunk < 1) {
-      throw new RangeError(`queue ${queue.name} carries messages of ${queue.messageSize} bytes; a frame needs more than ${HEADER_SIZE}`)
+      throw new RangeError(
+        `queue ${queue.name} carries messages of ${queue.messageSize} bytes; a frame needs more than ${HEADER_SIZE}`,
+      )
     }
   }
 

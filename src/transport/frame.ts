@@ -113,7 +113,8 @@ export function encodeFrame(header: FrameHeader, body: Uint8Array, offset = 0, c
 export function forEachFrame(message: Uint8Array, onFrame: (frame: Frame) => void): void {
   const view = new DataView(message.buffer, message.byteOffset, message.byteLength)
   let at = 0
-  if (message.byteLength === 0) throw new FrameError('empty message: a message holds at least one 28-byte frame header', 'truncated')
+  if (message.byteLength === 0)
+    throw new FrameError('empty message: a message holds at least one 28-byte frame header', 'truncated')
   while (at < message.byteLength) {
     const left = message.byteLength - at
     if (left < HEADER_SIZE) {

@@ -2,7 +2,8 @@
  * The transport layer: queues and frames, nothing about services.
  * @module
  */
-export { MessageQueue } from './message-queue.js'
+
+export { type KernelLimits, kernelLimits, queueCost } from './kernel-limits.js'
 export type {
   Message,
   MessageHandler,
@@ -13,6 +14,6 @@ export type {
   ReceiveOptions,
   SendOptions,
 } from './message-queue.js'
+export { MessageQueue } from './message-queue.js'
 export { MqError } from './mq-error.js'
-export { kernelLimits, queueCost, type KernelLimits } from './kernel-limits.js'
 export { queueNameProblem } from './queue-name.js'

@@ -11,9 +11,9 @@
  */
 import { addon } from './load-addon.js'
 import { MqError, QUEUE_CLOSED, toMqError } from './mq-error.js'
-import { READABLE, WRITABLE, type NativeAccess, type NativeWatcher } from './native.js'
+import { type NativeAccess, type NativeWatcher, READABLE, WRITABLE } from './native.js'
 import { queueNameProblem } from './queue-name.js'
-import { abortedError, type WaitOptions, Waiter } from './waiter.js'
+import { abortedError, Waiter, type WaitOptions } from './waiter.js'
 
 /** Which directions a queue is opened for. */
 export type QueueAccess = 'read' | 'write' | 'readwrite'
@@ -336,11 +336,14 @@ export class MessageQueue implements AsyncIterable<Message> {
   private assertReadable(what: string): void {
     this.assertOpen(what)
     if (this.access === 'write') {
-      throw new MqError(`cannot ${what}: queue ${this.name} was opened for writing only (open it with access 'read' or 'readwrite')`, {
-        code: 'EBADF',
-        syscall: 'mq_receive',
-        queue: this.name,
-      })
+      throw new MqError(
+        `cannot ${what}: queue ${this.name} was opened for writing only (open it with access 'read' or 'readwrite')`,
+        {
+          code: 'EBADF',
+          syscall: 'mq_receive',
+          queue: this.name,
+        },
+      )
     }
   }
 

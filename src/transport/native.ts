@@ -39,14 +39,7 @@ export interface NativeAddon {
    * Receives up to `max` messages into consecutive `slotSize` slots of
    * `buffer`, writing each length and priority; returns how many (0 when empty).
    */
-  receiveMany(
-    fd: number,
-    buffer: Uint8Array,
-    slotSize: number,
-    lengths: Int32Array,
-    priorities: Uint32Array,
-    max: number,
-  ): number
+  receiveMany(fd: number, buffer: Uint8Array, slotSize: number, lengths: Int32Array, priorities: Uint32Array, max: number): number
   /** [flags, maxMessages, messageSize, currentMessages] */
   getattr(fd: number): [number, number, number, number]
   /** Sets mq_flags; returns the previous attributes. */

@@ -46,9 +46,7 @@ export class Waiter<T> {
     }
     if (signal !== undefined) {
       this.onAbort = () =>
-        this.giveUp(
-          new MqError(`${what} on queue ${queue} was aborted`, { code: QUEUE_ABORTED, queue, cause: signal.reason }),
-        )
+        this.giveUp(new MqError(`${what} on queue ${queue} was aborted`, { code: QUEUE_ABORTED, queue, cause: signal.reason }))
       signal.addEventListener('abort', this.onAbort, { once: true })
       this.signal = signal
     }

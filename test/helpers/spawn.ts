@@ -126,7 +126,10 @@ export class Child {
     let timer: NodeJS.Timeout | undefined
     const timeout = new Promise<never>((_, rejectTimeout) => {
       timer = setTimeout(
-        () => rejectTimeout(new Error(`${this.label}: did not exit within ${timeoutMs} ms\nstdout:\n${this.out}\nstderr:\n${this.err}`)),
+        () =>
+          rejectTimeout(
+            new Error(`${this.label}: did not exit within ${timeoutMs} ms\nstdout:\n${this.out}\nstderr:\n${this.err}`),
+          ),
         timeoutMs,
       )
     })
