@@ -6,8 +6,9 @@
 import { FrameFlag, FrameType } from '../transport/frame.js'
 import { Code } from './code.js'
 import type { CallContext } from './context.js'
+import { LazyAbort } from './lazy-abort.js'
 import type { RateLimiter } from './rate-limiter.js'
-import { RpcError } from './rpc-error.js'
+import { RpcError, rpcErrorToWire } from './rpc-error.js'
 import type { Scheduler } from './scheduler.js'
 import type { ResolvedServerOptions } from './server-options.js'
 import { type AnyService, assertValid, type CompiledMethod } from './service.js'
@@ -43,12 +44,12 @@ const MAX_TIMER_MS = 0x7fffffff
 export function dispatchRequest(session: Session, callId: number, flags: number, body: Uint8Array, deps: DispatchDeps): void {
   const urgent = (flags & FrameFlag.URGENT) !== 0
   const oneWay = (flags & FrameFlag.ONE_WAY) !== 0
+  const onFailure = (error: unknown) => deps.sendFailed(session, error)
   const reply = (type: FrameType, value: unknown) => {
-    if (oneWay) return
-    session.send(type, callId, value, urgent).catch((error: unknown) => deps.sendFailed(session, error))
+    if (!oneWay) session.post(type, callId, value, urgent, onFailure)
   }
   const fail = (error: RpcError) => {
-    if (!oneWay) session.sendError(callId, error, urgent).catch((e: unknown) => deps.sendFailed(session, e))
+    if (!oneWay) session.post(FrameType.ERROR, callId, rpcErrorToWire(error), urgent, onFailure)
   }
   let methodName: string
   let input: unknown
@@ -94,11 +95,13 @@ export function dispatchRequest(session: Session, callId: number, flags: number,
     fail(error as RpcError)
     return
   }
-  const controller = new AbortController()
+  const controller = new LazyAbort()
   session.inFlight.set(callId, { controller, urgent })
   const ctx: CallContext = {
     peer: session.peer,
-    signal: controller.signal,
+    get signal() {
+      return controller.signal
+    },
     deadline: deadline ?? undefined,
     method: method.name,
     urgent,
@@ -155,14 +158,14 @@ async function runCall(
   method: CompiledMethod,
   input: unknown,
   ctx: CallContext,
-  controller: AbortController,
+  controller: LazyAbort,
   deps: DispatchDeps,
   reply: (type: FrameType, value: unknown) => void,
   fail: (error: RpcError) => void,
 ): Promise<void> {
   // Cancelled, or out of time, while it waited for a slot: the caller has
   // given up, so the handler never starts.
-  if (controller.signal.aborted || (ctx.deadline !== undefined && ctx.deadline <= Date.now())) {
+  if (controller.aborted || (ctx.deadline !== undefined && ctx.deadline <= Date.now())) {
     session.inFlight.delete(callId)
     return
   }
@@ -179,7 +182,7 @@ async function runCall(
     const output = await handler(input, ctx)
     // The caller has given up (cancel, deadline, session end): nobody is
     // waiting for this result, and it must not reach a later call.
-    if (controller.signal.aborted) return
+    if (controller.aborted) return
     if (method.output !== undefined && !method.output.check(output)) {
       const list = method.output
         .violations(output)
@@ -197,7 +200,7 @@ async function runCall(
     reply(FrameType.RESPONSE, output)
   } catch (thrown) {
     deps.stats.record(method.name, false, performance.now() - started)
-    if (controller.signal.aborted) return
+    if (controller.aborted) return
     if (thrown instanceof RpcError) return fail(thrown)
     const message = thrown instanceof Error ? thrown.message : String(thrown)
     const error = new RpcError(Code.INTERNAL, `handler '${method.name}' failed: ${message}`, undefined, { cause: thrown })

@@ -145,9 +145,9 @@ export class Server<S extends AnyService> {
     const body = encodeBody([event, payload])
     for (const session of this.sessions.values()) {
       if (session.state !== 'open') continue
-      session.writer
-        .write({ type: FrameType.EVENT, flags: 0, token: session.token, callId: this.eventSeq }, body)
-        .catch((error: unknown) => this.deps.sendFailed(session, error))
+      session.writer.post({ type: FrameType.EVENT, flags: 0, token: session.token, callId: this.eventSeq }, body, 0, (error) => {
+        if (error !== undefined) this.deps.sendFailed(session, error)
+      })
     }
   }
 

@@ -10,6 +10,7 @@ import { FrameWriter } from '../transport/frame-writer.js'
 import type { MessageQueue } from '../transport/message-queue.js'
 import { Reassembler } from '../transport/reassembly.js'
 import type { Peer } from './context.js'
+import type { LazyAbort } from './lazy-abort.js'
 import { RateLimiter } from './rate-limiter.js'
 import { type RpcError, rpcErrorToWire } from './rpc-error.js'
 import { EMPTY, encodeBody } from './wire.js'
@@ -17,6 +18,10 @@ import { EMPTY, encodeBody } from './wire.js'
 /** mq priorities: urgent replies overtake bulk ones in the reply queue. */
 export const NORMAL_PRIORITY = 0
 export const URGENT_PRIORITY = 1
+
+function encodeOrEmpty(body: unknown): Uint8Array {
+  return body === undefined ? EMPTY : encodeBody(body)
+}
 
 export type SessionState = 'handshake' | 'open' | 'closed'
 
@@ -29,7 +34,7 @@ export function newToken(): bigint {
 }
 
 export interface InFlightCall {
-  readonly controller: AbortController
+  readonly controller: LazyAbort
   readonly urgent: boolean
 }
 
@@ -67,9 +72,23 @@ export class Session {
 
   /** Writes one frame to the client; resolves when it is in the reply queue. */
   send(type: FrameType, callId: number, body: unknown, urgent = false): Promise<void> {
-    const header: FrameHeader = { type, flags: urgent ? FrameFlag.URGENT : 0, token: this.token, callId }
-    const bytes = body === undefined ? EMPTY : encodeBody(body)
-    return this.writer.write(header, bytes, urgent ? URGENT_PRIORITY : NORMAL_PRIORITY)
+    return this.writer.write(this.header(type, callId, urgent), encodeOrEmpty(body), urgent ? URGENT_PRIORITY : NORMAL_PRIORITY)
+  }
+
+  /** Writes one frame to the client without a promise; `onFailure` hears only a failure. */
+  post(type: FrameType, callId: number, body: unknown, urgent: boolean, onFailure: (error: unknown) => void): void {
+    this.writer.post(
+      this.header(type, callId, urgent),
+      encodeOrEmpty(body),
+      urgent ? URGENT_PRIORITY : NORMAL_PRIORITY,
+      (error) => {
+        if (error !== undefined) onFailure(error)
+      },
+    )
+  }
+
+  private header(type: FrameType, callId: number, urgent: boolean): FrameHeader {
+    return { type, flags: urgent ? FrameFlag.URGENT : 0, token: this.token, callId }
   }
 
   /** Sends an ERROR frame for a call. */

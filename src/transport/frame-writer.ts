@@ -15,25 +15,25 @@ interface Pending {
   readonly chunkLength: number
   readonly priority: number
   readonly last: boolean
-  readonly done: Deferred
+  readonly done: Completion | undefined
 }
 
-/** Settles once: resolved by the body's last frame, rejected by any frame that fails. */
-class Deferred {
+/** Called once per body: with no argument when its last frame is in the queue, with the error when a frame fails. */
+export type WriteCallback = (error?: unknown) => void
+
+/** Settles once: done by the body's last frame, failed by any frame that fails. */
+class Completion {
   private settled = false
-  constructor(
-    private readonly onResolve: () => void,
-    private readonly onReject: (error: unknown) => void,
-  ) {}
-  resolve(): void {
+  constructor(private readonly callback: WriteCallback) {}
+  done(): void {
     if (this.settled) return
     this.settled = true
-    this.onResolve()
+    this.callback()
   }
-  reject(error: unknown): void {
+  fail(error: unknown): void {
     if (this.settled) return
     this.settled = true
-    this.onReject(error)
+    this.callback(error)
   }
 }
 
@@ -67,20 +67,28 @@ export class FrameWriter {
    */
   write(header: FrameHeader, body: Uint8Array, priority = 0): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const length = body.byteLength
-      const done = new Deferred(resolve, reject)
-      let offset = 0
-      do {
-        const chunkLength = Math.min(this.maxChunk, length - offset)
-        const last = offset + chunkLength >= length
-        this.pending.push({ header, body, offset, chunkLength, priority, last, done })
-        offset += chunkLength
-      } while (offset < length)
-      if (!this.scheduled) {
-        this.scheduled = true
-        queueMicrotask(() => this.flush())
-      }
+      this.post(header, body, priority, (error) => (error === undefined ? resolve() : reject(error)))
     })
+  }
+
+  /**
+   * Writes one body as frames without a promise: the hot path of replies,
+   * where only a failure matters. `callback` (optional) hears how it ended.
+   */
+  post(header: FrameHeader, body: Uint8Array, priority = 0, callback?: WriteCallback): void {
+    const length = body.byteLength
+    const done = callback === undefined ? undefined : new Completion(callback)
+    let offset = 0
+    do {
+      const chunkLength = Math.min(this.maxChunk, length - offset)
+      const last = offset + chunkLength >= length
+      this.pending.push({ header, body, offset, chunkLength, priority, last, done })
+      offset += chunkLength
+    } while (offset < length)
+    if (!this.scheduled) {
+      this.scheduled = true
+      queueMicrotask(() => this.flush())
+    }
   }
 
   private flush(): void {
@@ -105,25 +113,34 @@ export class FrameWriter {
 
   private sendMessage(frames: Pending[], size: number, priority: number): void {
     const message = Buffer.allocUnsafe(size)
+    const view = new DataView(message.buffer, message.byteOffset, size)
     let at = 0
     for (const frame of frames) {
-      writeHeader(message, at, frame.header, frame.body.byteLength, frame.offset, frame.chunkLength)
+      writeHeader(view, at, frame.header, frame.body.byteLength, frame.offset, frame.chunkLength)
       message.set(frame.body.subarray(frame.offset, frame.offset + frame.chunkLength), at + HEADER_SIZE)
       at += HEADER_SIZE + frame.chunkLength
     }
-    const options: SendOptions = { priority, timeoutMs: this.options.sendTimeoutMs }
-    let sent: Promise<void>
-    try {
-      sent = this.queue.send(message, options)
-    } catch (error) {
-      sent = Promise.reject(error)
+    // Room in the queue and nobody waiting before us: send now, no promise.
+    if (this.queue.waitingSends === 0) {
+      let sentNow: boolean
+      try {
+        sentNow = this.queue.trySend(message, priority)
+      } catch (error) {
+        for (const frame of frames) frame.done?.fail(error)
+        return
+      }
+      if (sentNow) {
+        for (const frame of frames) if (frame.last) frame.done?.done()
+        return
+      }
     }
-    sent.then(
+    const options: SendOptions = { priority, timeoutMs: this.options.sendTimeoutMs }
+    this.queue.send(message, options).then(
       () => {
-        for (const frame of frames) if (frame.last) frame.done.resolve()
+        for (const frame of frames) if (frame.last) frame.done?.done()
       },
       (error: unknown) => {
-        for (const frame of frames) frame.done.reject(error)
+        for (const frame of frames) frame.done?.fail(error)
       },
     )
   }

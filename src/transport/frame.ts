@@ -76,32 +76,31 @@ export class FrameError extends Error {
   }
 }
 
-/** Writes a header at `at` in `target`. */
+/** Writes a header at byte `at` of `view` (one DataView per message, not per frame). */
 export function writeHeader(
-  target: Uint8Array,
+  view: DataView,
   at: number,
   header: FrameHeader,
   bodyLength: number,
   offset: number,
   chunkLength: number,
 ): void {
-  const view = new DataView(target.buffer, target.byteOffset + at, HEADER_SIZE)
-  view.setUint8(0, PROTOCOL_VERSION)
-  view.setUint8(1, header.type)
-  view.setUint8(2, header.flags)
-  view.setUint8(3, 0)
-  view.setBigUint64(4, header.token, true)
-  view.setUint32(12, header.callId, true)
-  view.setUint32(16, bodyLength, true)
-  view.setUint32(20, offset, true)
-  view.setUint16(24, chunkLength, true)
-  view.setUint16(26, 0, true)
+  view.setUint8(at + 0, PROTOCOL_VERSION)
+  view.setUint8(at + 1, header.type)
+  view.setUint8(at + 2, header.flags)
+  view.setUint8(at + 3, 0)
+  view.setBigUint64(at + 4, header.token, true)
+  view.setUint32(at + 12, header.callId, true)
+  view.setUint32(at + 16, bodyLength, true)
+  view.setUint32(at + 20, offset, true)
+  view.setUint16(at + 24, chunkLength, true)
+  view.setUint16(at + 26, 0, true)
 }
 
 /** Encodes one whole frame (header and the given chunk of the body). */
 export function encodeFrame(header: FrameHeader, body: Uint8Array, offset = 0, chunkLength = body.byteLength): Buffer {
   const frame = Buffer.allocUnsafe(HEADER_SIZE + chunkLength)
-  writeHeader(frame, 0, header, body.byteLength, offset, chunkLength)
+  writeHeader(new DataView(frame.buffer, frame.byteOffset, frame.byteLength), 0, header, body.byteLength, offset, chunkLength)
   frame.set(body.subarray(offset, offset + chunkLength), HEADER_SIZE)
   return frame
 }

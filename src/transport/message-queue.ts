@@ -155,6 +155,11 @@ export class MessageQueue implements AsyncIterable<Message> {
     this.watcher = new addon.Watcher(fd, (status, events) => this.onReady(status, events))
   }
 
+  /** Sends waiting for room in the queue. */
+  get waitingSends(): number {
+    return this.outbox.length
+  }
+
   /** Whether close() has been called. */
   get isClosed(): boolean {
     return this.closed
