@@ -39,6 +39,7 @@ export {
   defineService,
   RpcError,
   Server,
+  schemaFromJson,
 } from './rpc/index.js'
 /** How mqrpc names its queues (urgent lanes, reply and probe queues), for tools such as `mqrpc ls` and `mqrpc gc`. */
 export { pidOfReplyQueue, urgentLaneName } from './rpc/queue-names.js'

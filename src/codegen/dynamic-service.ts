@@ -9,10 +9,9 @@
  * @module
  */
 import { readdirSync } from 'node:fs'
-import { type TSchema, Type } from 'typebox'
+import type { TSchema } from 'typebox'
 import {
   type AnyService,
-  Binary,
   type Client,
   Code,
   createClient,
@@ -20,6 +19,7 @@ import {
   MessageQueue,
   type MethodSpec,
   RpcError,
+  schemaFromJson,
 } from '../index.js'
 import { addCleanup } from './args.js'
 import { isMqueueMounted, mqueueDir } from './queue-listing.js'
@@ -145,32 +145,6 @@ export async function fetchDescription(queue: string, options: ConnectOptions = 
   } finally {
     await client.close()
   }
-}
-
-// Keys whose values are data, not schemas: never rewritten.
-const DATA_KEYS = new Set(['const', 'enum', 'default', 'examples', 'required'])
-
-/**
- * A JSON Schema from the wire as a TypeBox schema: plain JSON Schema
- * compiles as it is, except binary fields (marked `x-mqrpc-binary`), which
- * have no JSON type and become {@link Binary} again, so that a Uint8Array
- * passes and anything else fails.
- */
-export function schemaFromJson(schema: unknown): TSchema {
-  const rewrite = (node: unknown): unknown => {
-    if (Array.isArray(node)) return node.map(rewrite)
-    if (!isRecord(node)) return node
-    if (node['x-mqrpc-binary'] === true) {
-      const { minBytes, maxBytes, description } = node
-      return Binary({
-        ...(typeof minBytes === 'number' ? { minBytes } : {}),
-        ...(typeof maxBytes === 'number' ? { maxBytes } : {}),
-        ...(typeof description === 'string' ? { description } : {}),
-      })
-    }
-    return Object.fromEntries(Object.entries(node).map(([key, value]) => [key, DATA_KEYS.has(key) ? value : rewrite(value)]))
-  }
-  return Type.Unsafe(rewrite(schema) as TSchema)
 }
 
 /** A service built from a description: its methods and events checked by the live schemas. */

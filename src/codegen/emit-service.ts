@@ -7,36 +7,6 @@
 import { docComment, importLine, printLiteral, propertyKey, quote } from './format.js'
 import type { ServiceModel } from './service-model.js'
 
-// The same steps as revive.ts, written out for the generated module.
-const REVIVE = `/** A schema as mqrpc compiles it. */
-type Schema = MethodSpec['input']
-
-/**
- * A JSON Schema as a schema mqrpc compiles: plain JSON Schema is checked as
- * it is, and each binary node ('x-mqrpc-binary') gets back the Uint8Array
- * check of Binary(), which JSON cannot carry.
- */
-function revive(schema: unknown): Schema {
-  return reviveNode(schema) as Schema
-}
-
-function reviveNode(node: unknown): unknown {
-  if (Array.isArray(node)) return node.map(reviveNode)
-  if (typeof node !== 'object' || node === null) return node
-  const fields = node as Record<string, unknown>
-  if (fields['x-mqrpc-binary'] === true) {
-    const { minBytes, maxBytes, description } = fields
-    const binary = Binary({
-      ...(typeof minBytes === 'number' ? { minBytes } : {}),
-      ...(typeof maxBytes === 'number' ? { maxBytes } : {}),
-      ...(typeof description === 'string' ? { description } : {}),
-    })
-    return Object.assign(binary, fields)
-  }
-  return Object.fromEntries(Object.entries(fields).map(([key, value]) => [key, reviveNode(value)]))
-}
-`
-
 function access(base: string, key: string): string {
   return propertyKey(key) === key ? `${base}.${key}` : `${base}[${quote(key)}]`
 }
@@ -52,14 +22,16 @@ export function emitService(model: ServiceModel, header: string, importFrom: str
   const schema = names.schema
   const methods = model.methods.map((method) => {
     const base = access(`${schema}.methods`, method.name)
-    const fields = [`      input: revive(${base}.input),`]
-    if (method.output !== undefined) fields.push(`      output: revive(${base}.output),`)
+    const fields = [`      input: schemaFromJson(${base}.input),`]
+    if (method.output !== undefined) fields.push(`      output: schemaFromJson(${base}.output),`)
     if (method.priority === 'urgent') fields.push(`      priority: 'urgent',`)
     if (method.oneWay) fields.push('      oneWay: true,')
     if (method.description !== undefined) fields.push(`      description: ${quote(method.description)},`)
     return `    ${propertyKey(method.name)}: {\n${fields.join('\n')}\n    },`
   })
-  const events = model.events.map((event) => `    ${propertyKey(event.name)}: revive(${access(`${schema}.events`, event.name)}),`)
+  const events = model.events.map(
+    (event) => `    ${propertyKey(event.name)}: schemaFromJson(${access(`${schema}.events`, event.name)}),`,
+  )
   const spec = [
     ...(model.description === undefined ? [] : [`  description: ${quote(model.description)},`]),
     `  methods: {\n${methods.join('\n')}\n  },`,
@@ -71,8 +43,7 @@ export function emitService(model: ServiceModel, header: string, importFrom: str
  * these stubs were generated.
  * @module
  */
-${importLine(['Binary', 'defineService', 'type MethodSpec'], importFrom)}`,
-    REVIVE,
+${importLine(['defineService', 'schemaFromJson'], importFrom)}`,
     `/**
  * The schema fingerprint of \`${model.name}\` these stubs were generated from.
  * The client sends it in the handshake; a server whose schemas differ

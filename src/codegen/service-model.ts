@@ -89,8 +89,7 @@ const IMPORTED = new Set([
   'createClient',
   'createServer',
   'defineService',
-  'revive',
-  'reviveNode',
+  'schemaFromJson',
 ])
 
 /** The model of `service`; throws when two generated names would clash. */

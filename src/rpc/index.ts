@@ -7,6 +7,7 @@ export { type Client, ClientCore, type ClientEvents, type ClientMethods, type Cl
 export type { CallOptions, ClientOptions } from './client-options.js'
 export { Code, codeName } from './code.js'
 export type { CallContext, Peer } from './context.js'
+export { schemaFromJson } from './json-schema.js'
 export { RpcError } from './rpc-error.js'
 export { createServer, type Handlers, Server, type ServerEvents, type SessionInfo } from './server.js'
 export type { ServerOptions } from './server-options.js'

@@ -4,35 +4,7 @@
  * these stubs were generated.
  * @module
  */
-import { Binary, defineService, type MethodSpec } from '../../../../src/index.js'
-
-/** A schema as mqrpc compiles it. */
-type Schema = MethodSpec['input']
-
-/**
- * A JSON Schema as a schema mqrpc compiles: plain JSON Schema is checked as
- * it is, and each binary node ('x-mqrpc-binary') gets back the Uint8Array
- * check of Binary(), which JSON cannot carry.
- */
-function revive(schema: unknown): Schema {
-  return reviveNode(schema) as Schema
-}
-
-function reviveNode(node: unknown): unknown {
-  if (Array.isArray(node)) return node.map(reviveNode)
-  if (typeof node !== 'object' || node === null) return node
-  const fields = node as Record<string, unknown>
-  if (fields['x-mqrpc-binary'] === true) {
-    const { minBytes, maxBytes, description } = fields
-    const binary = Binary({
-      ...(typeof minBytes === 'number' ? { minBytes } : {}),
-      ...(typeof maxBytes === 'number' ? { maxBytes } : {}),
-      ...(typeof description === 'string' ? { description } : {}),
-    })
-    return Object.assign(binary, fields)
-  }
-  return Object.fromEntries(Object.entries(fields).map(([key, value]) => [key, reviveNode(value)]))
-}
+import { defineService, schemaFromJson } from '../../../../src/index.js'
 
 /**
  * The schema fingerprint of `calc` these stubs were generated from.
@@ -82,33 +54,33 @@ export const calcSchema = {
 export const calcService = defineService('calc', {
   methods: {
     add: {
-      input: revive(calcSchema.methods.add.input),
-      output: revive(calcSchema.methods.add.output),
+      input: schemaFromJson(calcSchema.methods.add.input),
+      output: schemaFromJson(calcSchema.methods.add.output),
       description: 'Adds two numbers.',
     },
     divide: {
-      input: revive(calcSchema.methods.divide.input),
-      output: revive(calcSchema.methods.divide.output),
+      input: schemaFromJson(calcSchema.methods.divide.input),
+      output: schemaFromJson(calcSchema.methods.divide.output),
       description: 'Divides a by b; dividing by zero is INVALID_ARGUMENT.',
     },
     checksum: {
-      input: revive(calcSchema.methods.checksum.input),
-      output: revive(calcSchema.methods.checksum.output),
+      input: schemaFromJson(calcSchema.methods.checksum.input),
+      output: schemaFromJson(calcSchema.methods.checksum.output),
       description: 'Sums the bytes of a binary blob.',
     },
     log: {
-      input: revive(calcSchema.methods.log.input),
+      input: schemaFromJson(calcSchema.methods.log.input),
       oneWay: true,
       description: 'Logs a line on the server; no reply.',
     },
     stop: {
-      input: revive(calcSchema.methods.stop.input),
-      output: revive(calcSchema.methods.stop.output),
+      input: schemaFromJson(calcSchema.methods.stop.input),
+      output: schemaFromJson(calcSchema.methods.stop.output),
       priority: 'urgent',
       description: 'Stops the server, ahead of any bulk work.',
     },
   },
   events: {
-    tick: revive(calcSchema.events.tick),
+    tick: schemaFromJson(calcSchema.events.tick),
   },
 })

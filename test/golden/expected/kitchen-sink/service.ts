@@ -4,35 +4,7 @@
  * these stubs were generated.
  * @module
  */
-import { Binary, defineService, type MethodSpec } from 'mqrpc'
-
-/** A schema as mqrpc compiles it. */
-type Schema = MethodSpec['input']
-
-/**
- * A JSON Schema as a schema mqrpc compiles: plain JSON Schema is checked as
- * it is, and each binary node ('x-mqrpc-binary') gets back the Uint8Array
- * check of Binary(), which JSON cannot carry.
- */
-function revive(schema: unknown): Schema {
-  return reviveNode(schema) as Schema
-}
-
-function reviveNode(node: unknown): unknown {
-  if (Array.isArray(node)) return node.map(reviveNode)
-  if (typeof node !== 'object' || node === null) return node
-  const fields = node as Record<string, unknown>
-  if (fields['x-mqrpc-binary'] === true) {
-    const { minBytes, maxBytes, description } = fields
-    const binary = Binary({
-      ...(typeof minBytes === 'number' ? { minBytes } : {}),
-      ...(typeof maxBytes === 'number' ? { maxBytes } : {}),
-      ...(typeof description === 'string' ? { description } : {}),
-    })
-    return Object.assign(binary, fields)
-  }
-  return Object.fromEntries(Object.entries(fields).map(([key, value]) => [key, reviveNode(value)]))
-}
+import { defineService, schemaFromJson } from 'mqrpc'
 
 /**
  * The schema fingerprint of `kitchen-sink` these stubs were generated from.
@@ -244,34 +216,34 @@ export const kitchenSinkService = defineService('kitchen-sink', {
   description: 'Every schema kind the generator supports, in one service.',
   methods: {
     everything: {
-      input: revive(kitchenSinkSchema.methods.everything.input),
-      output: revive(kitchenSinkSchema.methods.everything.output),
+      input: schemaFromJson(kitchenSinkSchema.methods.everything.input),
+      output: schemaFromJson(kitchenSinkSchema.methods.everything.output),
       description: 'Takes one field of every kind and echoes a summary.',
     },
     lookup: {
-      input: revive(kitchenSinkSchema.methods.lookup.input),
-      output: revive(kitchenSinkSchema.methods.lookup.output),
+      input: schemaFromJson(kitchenSinkSchema.methods.lookup.input),
+      output: schemaFromJson(kitchenSinkSchema.methods.lookup.output),
       description: 'A scalar input and an array-of-unions output.',
     },
     empty: {
-      input: revive(kitchenSinkSchema.methods.empty.input),
-      output: revive(kitchenSinkSchema.methods.empty.output),
+      input: schemaFromJson(kitchenSinkSchema.methods.empty.input),
+      output: schemaFromJson(kitchenSinkSchema.methods.empty.output),
     },
     halt: {
-      input: revive(kitchenSinkSchema.methods.halt.input),
-      output: revive(kitchenSinkSchema.methods.halt.output),
+      input: schemaFromJson(kitchenSinkSchema.methods.halt.input),
+      output: schemaFromJson(kitchenSinkSchema.methods.halt.output),
       priority: 'urgent',
       description: 'Stops everything; overtakes bulk work.',
     },
     audit: {
-      input: revive(kitchenSinkSchema.methods.audit.input),
+      input: schemaFromJson(kitchenSinkSchema.methods.audit.input),
       oneWay: true,
       description: 'Fire and forget.',
     },
   },
   events: {
-    progress: revive(kitchenSinkSchema.events.progress),
-    changed: revive(kitchenSinkSchema.events.changed),
-    ping: revive(kitchenSinkSchema.events.ping),
+    progress: schemaFromJson(kitchenSinkSchema.events.progress),
+    changed: schemaFromJson(kitchenSinkSchema.events.changed),
+    ping: schemaFromJson(kitchenSinkSchema.events.ping),
   },
 })
