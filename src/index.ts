@@ -42,6 +42,7 @@ export {
   schemaFromJson,
 } from './rpc/index.js'
 /** How mqrpc names its queues (urgent lanes, reply and probe queues), for tools such as `mqrpc ls` and `mqrpc gc`. */
+export { processAlive } from './rpc/process-alive.js'
 export { pidOfReplyQueue, urgentLaneName } from './rpc/queue-names.js'
 export type {
   KernelLimits,

@@ -18,6 +18,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { processAlive } from '../src/rpc/process-alive.js'
 import { cleanupQueues, leftoverQueues, RUN_DIR_ENV } from './helpers/queues.js'
 import { BIN_DIR_ENV } from './helpers/spawn.js'
 
@@ -63,15 +64,6 @@ function listedQueues(): Set<string> {
   }
 }
 
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
-
 /**
  * Reply and probe queues (random names no test can track) made during the
  * run whose process is gone: a client that died without its queue being
@@ -81,7 +73,7 @@ function orphanedReplyQueues(before: Set<string>): string[] {
   return [...listedQueues()].filter((name) => {
     if (before.has(name)) return false
     const match = /^\/mqrpc\.(?:reply|probe)\.(\d+)\./.exec(name)
-    return match !== null && !processExists(Number(match[1]))
+    return match !== null && !processAlive(Number(match[1]))
   })
 }
 

@@ -7,7 +7,7 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
-import { MessageQueue, pidOfReplyQueue, urgentLaneName } from '../index.js'
+import { MessageQueue, pidOfReplyQueue, processAlive, urgentLaneName } from '../index.js'
 
 /** Where the mqueue filesystem is normally mounted. */
 export const DEFAULT_MQUEUE_DIR = '/dev/mqueue'
@@ -66,26 +66,6 @@ export interface QueueEntry {
   readonly pidAlive: boolean | undefined
   /** For urgent lanes: the request queue they belong to; for request queues, their urgent lane. */
   readonly sibling: string | undefined
-}
-
-/**
- * Whether process `pid` exists (and is not a zombie, which holds no queues).
- * EPERM from kill(0) means it exists under another user.
- */
-export function processAlive(pid: number): boolean {
-  if (!Number.isSafeInteger(pid) || pid <= 0 || pid > 0x3fffffff) return false
-  try {
-    process.kill(pid, 0)
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false
-  }
-  try {
-    // /proc/<pid>/stat: "pid (comm) S ..."; comm may hold spaces and parentheses.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z'
-  } catch {
-    return true
-  }
 }
 
 function readQsize(path: string): number | undefined {

@@ -6,12 +6,12 @@
  */
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { Code, MessageQueue, RpcError } from '../index.js'
+import { Code, MessageQueue, processAlive, RpcError } from '../index.js'
 import { CliFailure, intOption, parseVerbArgs, UsageError, verbRunner } from './args.js'
 import { Exit, registerVerb } from './cli.js'
 import { serviceNameOf } from './dynamic-service.js'
 import { printJson, userName } from './output.js'
-import { isMqueueMounted, listQueues, mountHint, mqueueDir, processAlive, type QueueEntry } from './queue-listing.js'
+import { isMqueueMounted, listQueues, mountHint, mqueueDir, type QueueEntry } from './queue-listing.js'
 
 const HELP = `Usage: mqrpc gc [queue...] [--yes] [--all] [--probe [--probe-timeout ms]] [--json]
 

@@ -12,6 +12,7 @@ import { Code } from './code.js'
 import type { CallContext } from './context.js'
 import { type AnyHandler, type BuiltinHandler, type DispatchDeps, dispatchRequest } from './dispatch.js'
 import { openSession, Refusal } from './handshake.js'
+import { processAlive } from './process-alive.js'
 import { pidOfReplyQueue, urgentLaneName } from './queue-names.js'
 import { RateLimiter } from './rate-limiter.js'
 import { RpcError, rpcErrorToWire } from './rpc-error.js'
@@ -358,7 +359,7 @@ export class Server<S extends AnyService> {
         continue
       }
       const pid = session.peer.pid
-      const dead = pid !== undefined && !processExists(pid)
+      const dead = pid !== undefined && !processAlive(pid)
       if (dead || now - session.lastSeen > silentFor) {
         void this.reap(session, dead)
         continue
@@ -389,7 +390,7 @@ export class Server<S extends AnyService> {
     if (!dead) session.tryGoodbye(reason)
     await this.endSession(session, reason)
     const pid = session.peer.pid ?? pidOfReplyQueue(name)
-    if (proved && pid !== undefined && !processExists(pid)) {
+    if (proved && pid !== undefined && !processAlive(pid)) {
       try {
         MessageQueue.unlink(name)
       } catch {
@@ -450,15 +451,6 @@ export class Server<S extends AnyService> {
 
 function jsonSchema(schema: unknown): unknown {
   return JSON.parse(JSON.stringify(schema))
-}
-
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
 }
 
 /** Starts a server for `service` on `options.queue`, taking over a stale queue left by a crashed server. */
