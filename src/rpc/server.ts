@@ -12,6 +12,7 @@ import { Code } from './code.js'
 import type { CallContext } from './context.js'
 import { type AnyHandler, type BuiltinHandler, type DispatchDeps, dispatchRequest } from './dispatch.js'
 import { openSession, Refusal } from './handshake.js'
+import { describeService, serverFigures } from './introspection.js'
 import { processAlive } from './process-alive.js'
 import { pidOfReplyQueue, urgentLaneName } from './queue-names.js'
 import { RateLimiter } from './rate-limiter.js'
@@ -30,7 +31,7 @@ import {
 import type { Session } from './session.js'
 import { ServerStats } from './stats.js'
 import { claimQueue, replaceQueue } from './takeover.js'
-import { decodeBody, encodeBody, readHello, WIRE_PROTOCOL } from './wire.js'
+import { decodeBody, encodeBody, readHello } from './wire.js'
 
 /** The handler of every method of service `S`, typed from its schemas. */
 export type Handlers<S extends AnyService> = {
@@ -80,8 +81,8 @@ export class Server<S extends AnyService> {
       pollUrgent: () => urgent.drainNow(),
     })
     const builtins = new Map<string, BuiltinHandler>([
-      ['$describe', () => this.describe()],
-      ['$stats', () => this.figures()],
+      ['$describe', () => describeService(service, options.queue)],
+      ['$stats', () => serverFigures(service, [...this.sessions.values()], this.scheduler, this.stats)],
     ])
     this.deps = {
       service,
@@ -409,48 +410,6 @@ export class Server<S extends AnyService> {
     }
     return limiter
   }
-
-  private describe(): unknown {
-    const methods: Record<string, unknown> = {}
-    for (const [name, method] of this.service.methods) {
-      methods[name] = {
-        input: jsonSchema(method.input.schema),
-        output: method.output === undefined ? null : jsonSchema(method.output.schema),
-        priority: method.priority,
-        oneWay: method.oneWay,
-        ...(method.spec.description === undefined ? {} : { description: method.spec.description }),
-      }
-    }
-    const events: Record<string, unknown> = {}
-    for (const [name, checker] of this.service.events) events[name] = jsonSchema(checker.schema)
-    return {
-      protocol: WIRE_PROTOCOL,
-      name: this.service.name,
-      fingerprint: this.service.fingerprint,
-      queue: this.queue,
-      urgentLane: urgentLaneName(this.queue),
-      methods,
-      events,
-    }
-  }
-
-  private figures(): unknown {
-    let inFlight = 0
-    for (const session of this.sessions.values()) inFlight += session.inFlight.size
-    return {
-      name: this.service.name,
-      sessions: this.sessionCount,
-      inFlight,
-      running: this.scheduler.active,
-      waiting: this.scheduler.waiting,
-      dropped: { ...this.stats.dropped },
-      methods: this.stats.snapshot(),
-    }
-  }
-}
-
-function jsonSchema(schema: unknown): unknown {
-  return JSON.parse(JSON.stringify(schema))
 }
 
 /** Starts a server for `service` on `options.queue`, taking over a stale queue left by a crashed server. */

@@ -1,0 +1,66 @@
+/**
+ * The built-in methods every server answers: `$describe` (the service, its
+ * methods and events with their JSON Schemas) and `$stats` (live figures).
+ * Their shapes are documented in docs/PROTOCOL.md section 13.
+ * @module
+ */
+import { urgentLaneName } from './queue-names.js'
+import type { Scheduler } from './scheduler.js'
+import type { AnyService } from './service.js'
+import type { Session } from './session.js'
+import type { ServerStats } from './stats.js'
+import { WIRE_PROTOCOL } from './wire.js'
+
+// Schemas as plain JSON: what msgpack can carry and other languages read.
+function jsonSchema(schema: unknown): unknown {
+  return JSON.parse(JSON.stringify(schema))
+}
+
+/** The answer to `$describe`. */
+export function describeService(service: AnyService, queue: string): unknown {
+  const methods: Record<string, unknown> = {}
+  for (const [name, method] of service.methods) {
+    methods[name] = {
+      input: jsonSchema(method.input.schema),
+      output: method.output === undefined ? null : jsonSchema(method.output.schema),
+      priority: method.priority,
+      oneWay: method.oneWay,
+      ...(method.spec.description === undefined ? {} : { description: method.spec.description }),
+    }
+  }
+  const events: Record<string, unknown> = {}
+  for (const [name, checker] of service.events) events[name] = jsonSchema(checker.schema)
+  return {
+    protocol: WIRE_PROTOCOL,
+    name: service.name,
+    fingerprint: service.fingerprint,
+    queue,
+    urgentLane: urgentLaneName(queue),
+    methods,
+    events,
+  }
+}
+
+/** The answer to `$stats`. */
+export function serverFigures(
+  service: AnyService,
+  sessions: readonly Session[],
+  scheduler: Scheduler,
+  stats: ServerStats,
+): unknown {
+  let inFlight = 0
+  let open = 0
+  for (const session of sessions) {
+    inFlight += session.inFlight.size
+    if (session.state === 'open') open++
+  }
+  return {
+    name: service.name,
+    sessions: open,
+    inFlight,
+    running: scheduler.active,
+    waiting: scheduler.waiting,
+    dropped: { ...stats.dropped },
+    methods: stats.snapshot(),
+  }
+}
