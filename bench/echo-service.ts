@@ -4,7 +4,7 @@
  * @module
  */
 import { Type } from 'typebox'
-import { defineService, type Handlers } from '../src/index.js'
+import { defineService, type Handlers } from 'mqrpc'
 
 export const Echo = defineService('bench.echo', {
   methods: {

@@ -14,7 +14,7 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
-import { MessageQueue } from '../src/index.js'
+import { MessageQueue } from 'mqrpc'
 
 const [command, ...args] = process.argv.slice(2)
 

@@ -14,7 +14,7 @@
  *           `maxCalls` of each); prints {urgent: Summary, bulk: Summary}.
  * @module
  */
-import { createClient, createServer } from '../src/index.js'
+import { createClient, createServer } from 'mqrpc'
 import { Echo, echoHandlers, PAYLOAD } from './echo-service.js'
 import { SocketClient, serveSocket } from './msgpack-socket.js'
 

@@ -23,7 +23,7 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { MessageQueue } from '../src/index.js'
+import { MessageQueue } from 'mqrpc'
 import { Proc } from './proc.js'
 import type { Summary } from './rpc-peer.js'
 

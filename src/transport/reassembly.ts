@@ -104,8 +104,9 @@ export class Reassembler {
       this.partials.delete(key)
       // A copy: the chunk lies in a receive buffer that the next message
       // overwrites, and decoded binary fields are views into the body.
-      // (`new Uint8Array(view)` copies; on a Buffer, slice() is only a view.)
-      return new Uint8Array(chunk)
+      // Buffer.from copies (small copies come from Node's buffer pool, which
+      // is cheaper than a fresh ArrayBuffer each); Buffer#slice would not.
+      return Buffer.from(chunk)
     }
     let partial = this.partials.get(key)
     if (offset === 0) {
