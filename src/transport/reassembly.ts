@@ -104,9 +104,9 @@ export class Reassembler {
       this.partials.delete(key)
       // A copy: the chunk lies in a receive buffer that the next message
       // overwrites, and decoded binary fields are views into the body.
-      // Buffer.from copies (small copies come from Node's buffer pool, which
-      // is cheaper than a fresh ArrayBuffer each); Buffer#slice would not.
-      return Buffer.from(chunk)
+      // A plain Uint8Array, so that binary fields decode as Uint8Array, not
+      // Buffer; `new Uint8Array(view)` copies (Buffer#slice would not).
+      return new Uint8Array(chunk)
     }
     let partial = this.partials.get(key)
     if (offset === 0) {
