@@ -3,8 +3,9 @@
  * trip of DESIGN.md section 2) and a CPU-bound method to load a server with.
  * @module
  */
-import { Type } from 'typebox'
+
 import { defineService, type Handlers } from 'mqrpc'
+import { Type } from 'typebox'
 
 export const Echo = defineService('bench.echo', {
   methods: {

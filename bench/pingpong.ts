@@ -105,14 +105,15 @@ export default async function pingpong(argv: readonly string[] = []): Promise<vo
     const header = ['implementation', 'CPUs', 'round trips/s', 'median us', 'p99 us']
     const table = rows.map((r) => [r.impl, r.cpus, fmt(r.rounds / r.seconds, 0), fmt(r.median_us, 2), fmt(r.p99_us, 2)])
     const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => (row[i] as string).length)))
-    const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ')
+    const line = (cells: string[]) =>
+      cells.map((c, i) => (i < 2 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ')
     console.log(line(header))
     console.log(widths.map((w) => '-'.repeat(w)).join('  '))
     for (const row of table) console.log(line(row))
     for (const [cpus] of placements) {
       const [c, node] = rows.filter((r) => r.cpus === cpus)
       if (c === undefined || node === undefined) continue
-      const ratio = (node.seconds / node.rounds) / (c.seconds / c.rounds)
+      const ratio = node.seconds / node.rounds / (c.seconds / c.rounds)
       console.log(`${cpus}: MessageQueue round trip costs ${fmt(ratio, 2)}x C (median ${fmt(node.median_us / c.median_us, 2)}x)`)
     }
   } finally {
