@@ -5,6 +5,7 @@
  * @module
  */
 import { MqError, QUEUE_ABORTED, QUEUE_TIMEOUT } from './mq-error.js'
+import { SettleOnce } from './settle-once.js'
 
 /** Options shared by every wait. */
 export interface WaitOptions {
@@ -14,66 +15,27 @@ export interface WaitOptions {
   readonly signal?: AbortSignal | undefined
 }
 
-// setTimeout fires at once for delays past 2^31-1 ms; clamp instead.
-const MAX_TIMER_MS = 0x7fffffff
-
-export class Waiter<T> {
-  settled = false
-  private timer: NodeJS.Timeout | undefined
-  private readonly onAbort: (() => void) | undefined
-
+export class Waiter<T> extends SettleOnce<T> {
   constructor(
-    private readonly resolveFn: (value: T) => void,
-    private readonly rejectFn: (error: unknown) => void,
+    resolve: (value: T) => void,
+    reject: (error: unknown) => void,
     options: WaitOptions,
     what: string,
     queue: string,
     /** Called when the waiter gives up, so its owner can forget it. */
-    private readonly onGiveUp: (waiter: Waiter<T>) => void,
+    onGiveUp: (waiter: Waiter<T>) => void,
   ) {
+    super(resolve, reject)
     const { timeoutMs, signal } = options
-    if (timeoutMs !== undefined) {
-      this.timer = setTimeout(
-        () =>
-          this.giveUp(
-            new MqError(`${what} on queue ${queue} timed out after ${timeoutMs} ms`, {
-              code: QUEUE_TIMEOUT,
-              queue,
-            }),
-          ),
-        Math.min(Math.max(0, timeoutMs), MAX_TIMER_MS),
+    this.arm(timeoutMs, signal, (reason) => {
+      if (this.settled) return
+      onGiveUp(this)
+      this.reject(
+        reason === 'timeout'
+          ? new MqError(`${what} on queue ${queue} timed out after ${timeoutMs} ms`, { code: QUEUE_TIMEOUT, queue })
+          : new MqError(`${what} on queue ${queue} was aborted`, { code: QUEUE_ABORTED, queue, cause: signal?.reason }),
       )
-    }
-    if (signal !== undefined) {
-      this.onAbort = () =>
-        this.giveUp(new MqError(`${what} on queue ${queue} was aborted`, { code: QUEUE_ABORTED, queue, cause: signal.reason }))
-      signal.addEventListener('abort', this.onAbort, { once: true })
-      this.signal = signal
-    }
-  }
-
-  private signal: AbortSignal | undefined
-
-  resolve(value: T): void {
-    if (this.settle()) this.resolveFn(value)
-  }
-
-  reject(error: unknown): void {
-    if (this.settle()) this.rejectFn(error)
-  }
-
-  private giveUp(error: MqError): void {
-    if (this.settled) return
-    this.onGiveUp(this)
-    this.reject(error)
-  }
-
-  private settle(): boolean {
-    if (this.settled) return false
-    this.settled = true
-    if (this.timer !== undefined) clearTimeout(this.timer)
-    if (this.onAbort !== undefined) this.signal?.removeEventListener('abort', this.onAbort)
-    return true
+    })
   }
 }
 
