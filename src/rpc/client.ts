@@ -14,6 +14,7 @@ import { MqError } from '../transport/mq-error.js'
 import { Reassembler, ReassemblyError } from '../transport/reassembly.js'
 import type { CallOptions, ClientOptions } from './client-options.js'
 import { Code } from './code.js'
+import { forget, removeOnExit } from './exit-cleanup.js'
 import { PendingCall } from './pending-call.js'
 import { replyQueueName, urgentLaneName } from './queue-names.js'
 import { RpcError, rpcErrorFromWire } from './rpc-error.js'
@@ -141,6 +142,7 @@ export class ClientCore<S extends AnyService> extends EventEmitter<ClientEvents<
     this.failAll(this.closedError())
     await this.dropServerQueues()
     await this.reply.close()
+    forget(this.reply.name)
     try {
       MessageQueue.unlink(this.reply.name)
     } catch {
@@ -553,6 +555,7 @@ export async function createClient<S extends AnyService>(service: S, options: Cl
     maxMessages: options.replyMaxMessages ?? 10,
     messageSize: options.replyMessageSize ?? 1024,
   })
+  removeOnExit(reply.name)
   const core = new ClientCore(service, options, reply)
   for (const name of service.methods.keys()) {
     Object.defineProperty(core, name, {
