@@ -284,6 +284,17 @@ describe.skipIf(!mounted)(`mqrpc gc${mounted ? '' : ` (skipped: ${needsMount})`}
     }
   })
 
+  it('with --probe, finds an urgent lane whose request queue is gone', async () => {
+    const lane = makeQueue(`${uniqueQueueName('gc-lane')}.urgent`)
+    const plain = await runCliJson<Gc>(['gc', '--json', lane])
+    expect(plain.json.stale).toEqual([])
+    const removed = await runCliJson<Gc>(['gc', '--probe', '--probe-timeout', '1000', '--yes', '--json', lane])
+    expect(removed.code).toBe(0)
+    expect(removed.json.stale.map((s) => [s.name, s.removed])).toEqual([[lane, true]])
+    expect(removed.json.stale[0]?.reason).toContain('whose request queue')
+    expect(queueExists(lane)).toBe(false)
+  })
+
   it('refuses a name that is not a queue name', async () => {
     const { code, stderr } = await runCli(['gc', 'mqrpc.reply.1.ab'])
     expect(code).toBe(2)

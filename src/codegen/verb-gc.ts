@@ -77,6 +77,16 @@ async function findStale(dir: string, queues: readonly QueueEntry[], probe: bool
     const lane = queues.find((q) => q.name === queue.sibling)
     stale.push({ name: queue.sibling, uid: lane?.uid ?? queue.uid, reason: `urgent lane of ${queue.name}: ${reason}` })
   }
+  // An urgent lane whose request queue is gone: a server reads both, so one
+  // that still reads this lane answers the probe here.
+  for (const queue of queues) {
+    if (queue.kind !== 'unknown' || !queue.name.endsWith('.urgent')) continue
+    if (await answers(queue.name, probeTimeoutMs)) continue
+    if (!existsSync(join(dir, queue.name.slice(1)))) continue
+    const base = queue.name.slice(0, -'.urgent'.length)
+    const reason = `urgent lane whose request queue ${base} is gone; no server answered a handshake on it within ${probeTimeoutMs} ms`
+    stale.push({ name: queue.name, uid: queue.uid, reason })
+  }
   return stale
 }
 
