@@ -44,6 +44,8 @@ export {
 /** How mqrpc names its queues (urgent lanes, reply and probe queues), for tools such as `mqrpc ls` and `mqrpc gc`. */
 export { processAlive } from './rpc/process-alive.js'
 export { pidOfReplyQueue, urgentLaneName } from './rpc/queue-names.js'
+/** Whether a live server answers on a request queue (a HELLO probe), as a starting server asks before taking a queue over. */
+export { isServed } from './rpc/takeover.js'
 export type {
   KernelLimits,
   Message,

@@ -6,10 +6,9 @@
  */
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { Code, MessageQueue, processAlive, RpcError } from '../index.js'
+import { isServed, MessageQueue, processAlive } from '../index.js'
 import { CliFailure, intOption, parseVerbArgs, UsageError, verbRunner } from './args.js'
 import { Exit, registerVerb } from './cli.js'
-import { serviceNameOf } from './dynamic-service.js'
 import { printJson, userName } from './output.js'
 import { isMqueueMounted, listQueues, mountHint, mqueueDir, type QueueEntry } from './queue-listing.js'
 
@@ -50,13 +49,12 @@ interface Stale {
 }
 
 /** Whether anyone still serves `queue`: any answer to a handshake, even a refusal, is a live server. */
+/** Whether a server answers on `queue`: the same probe a starting server makes before it takes a queue over. */
 async function answers(queue: string, timeoutMs: number): Promise<boolean> {
   try {
-    await serviceNameOf(queue, timeoutMs)
-    return true
-  } catch (error) {
-    // UNAVAILABLE: no answer in time (or the queue is gone); DEADLINE_EXCEEDED: the queue stayed full, so nobody reads it.
-    return !(error instanceof RpcError) || (error.code !== Code.UNAVAILABLE && error.code !== Code.DEADLINE_EXCEEDED)
+    return await isServed(queue, timeoutMs)
+  } catch {
+    return true // could not even ask (e.g. not ours to write to): leave it alone
   }
 }
 

@@ -12,6 +12,7 @@ import { FrameWriter } from '../transport/frame-writer.js'
 import { MessageQueue } from '../transport/message-queue.js'
 import { MqError } from '../transport/mq-error.js'
 import { Reassembler, ReassemblyError } from '../transport/reassembly.js'
+import { setClampedTimeout } from '../transport/settle-once.js'
 import type { CallOptions, ClientOptions } from './client-options.js'
 import { Code } from './code.js'
 import { forget, removeOnExit } from './exit-cleanup.js'
@@ -182,7 +183,7 @@ export class ClientCore<S extends AnyService> extends EventEmitter<ClientEvents<
     // The timer (or close) may reject this while the HELLO write still waits
     // on a full queue; `await done` below reports it, so it is not unhandled.
     done.catch(() => undefined)
-    const timer = setTimeout(
+    const timer = setClampedTimeout(
       () =>
         this.handshake?.reject(
           new RpcError(
@@ -396,14 +397,7 @@ export class ClientCore<S extends AnyService> extends EventEmitter<ClientEvents<
       body = this.reassembler.accept(frame)
     } catch (error) {
       if (!(error instanceof ReassemblyError)) throw error
-      const call = this.pending.get(frame.callId)
-      if (frame.type !== FrameType.EVENT && call !== undefined) {
-        this.pending.delete(frame.callId)
-        call.reject(new RpcError(Code.RESOURCE_EXHAUSTED, `reply dropped: ${error.message}`))
-        this.pump()
-      } else {
-        this.fire('error', error)
-      }
+      this.bodyDropped(error)
       return
     }
     if (body === undefined) return
@@ -423,6 +417,19 @@ export class ClientCore<S extends AnyService> extends EventEmitter<ClientEvents<
     } catch (error) {
       call.reject(RpcError.from(error, Code.INTERNAL))
     }
+  }
+
+  /** A reply body broke a reassembly bound: its call fails; anything else is reported. */
+  private bodyDropped(error: ReassemblyError): void {
+    const isReply = error.type === FrameType.RESPONSE || error.type === FrameType.ERROR
+    const call = isReply ? this.pending.get(error.callId) : undefined
+    if (call === undefined) {
+      this.fire('error', error)
+      return
+    }
+    this.pending.delete(error.callId)
+    call.reject(new RpcError(Code.RESOURCE_EXHAUSTED, `reply dropped: ${error.message}`))
+    this.pump()
   }
 
   private onEvent(body: Uint8Array): void {
@@ -454,16 +461,7 @@ export class ClientCore<S extends AnyService> extends EventEmitter<ClientEvents<
       return
     }
     // Partial bodies are bounded in time on this side too.
-    for (const dropped of this.reassembler.sweep()) {
-      const isReply = dropped.type === FrameType.RESPONSE || dropped.type === FrameType.ERROR
-      const call = isReply ? this.pending.get(dropped.callId) : undefined
-      if (call === undefined) {
-        this.fire('error', dropped)
-        continue
-      }
-      this.pending.delete(dropped.callId)
-      call.reject(new RpcError(Code.RESOURCE_EXHAUSTED, `reply dropped: ${dropped.message}`))
-    }
+    for (const dropped of this.reassembler.sweep()) this.bodyDropped(dropped)
     this.trySendControl(FrameType.PING)
   }
 

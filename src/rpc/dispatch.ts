@@ -4,6 +4,7 @@
  * @module
  */
 import { FrameFlag, FrameType } from '../transport/frame.js'
+import { setClampedTimeout } from '../transport/settle-once.js'
 import { Code } from './code.js'
 import type { CallContext } from './context.js'
 import { LazyAbort } from './lazy-abort.js'
@@ -11,7 +12,7 @@ import type { RateLimiter } from './rate-limiter.js'
 import { RpcError, rpcErrorToWire } from './rpc-error.js'
 import type { Scheduler } from './scheduler.js'
 import type { ResolvedServerOptions } from './server-options.js'
-import { type AnyService, assertValid, type CompiledMethod } from './service.js'
+import { type AnyService, assertValid, type CompiledMethod, describeViolations } from './service.js'
 import type { Session } from './session.js'
 import type { ServerStats } from './stats.js'
 import { decodeBody, readRequest } from './wire.js'
@@ -37,9 +38,6 @@ export interface DispatchDeps {
   readonly sendFailed: (session: Session, error: unknown) => void
 }
 
-// setTimeout fires at once for delays past 2^31-1 ms; clamp where timers are set.
-const MAX_TIMER_MS = 0x7fffffff
-
 /** Handles one whole REQUEST body from an open session. */
 export function dispatchRequest(session: Session, callId: number, flags: number, body: Uint8Array, deps: DispatchDeps): void {
   const urgent = (flags & FrameFlag.URGENT) !== 0
@@ -63,8 +61,9 @@ export function dispatchRequest(session: Session, callId: number, flags: number,
   }
   const builtin = deps.builtins.get(methodName)
   if (builtin !== undefined) {
-    if (deps.options.authorize !== undefined && !deps.options.authorize(session.peer, methodName)) {
-      fail(new RpcError(Code.PERMISSION_DENIED, `uid ${session.peer.uid} may not call '${methodName}'`))
+    const denied = permissionDenied(session, methodName, deps)
+    if (denied !== undefined) {
+      fail(denied)
       return
     }
     try {
@@ -113,6 +112,13 @@ export function dispatchRequest(session: Session, callId: number, flags: number,
   })
 }
 
+/** The `authorize` option's refusal of `method` for this session's peer, if it refuses. */
+function permissionDenied(session: Session, method: string, deps: DispatchDeps): RpcError | undefined {
+  const { authorize } = deps.options
+  if (authorize === undefined || authorize(session.peer, method)) return undefined
+  return new RpcError(Code.PERMISSION_DENIED, `uid ${session.peer.uid} may not call '${method}'`)
+}
+
 function checkLimits(
   session: Session,
   callId: number,
@@ -143,9 +149,8 @@ function checkLimits(
       `uid ${session.peer.uid} exceeds ${options.maxCallsPerSecondPerUid} calls per second (maxCallsPerSecondPerUid)`,
     )
   }
-  if (options.authorize !== undefined && !options.authorize(session.peer, method.name)) {
-    return new RpcError(Code.PERMISSION_DENIED, `uid ${session.peer.uid} may not call '${method.name}'`)
-  }
+  const denied = permissionDenied(session, method.name, deps)
+  if (denied !== undefined) return denied
   if (deadline !== null && deadline <= Date.now()) {
     return new RpcError(Code.DEADLINE_EXCEEDED, `deadline of '${method.name}' had passed when the server received it`)
   }
@@ -172,9 +177,9 @@ async function runCall(
   const timer =
     ctx.deadline === undefined
       ? undefined
-      : setTimeout(
+      : setClampedTimeout(
           () => controller.abort(new RpcError(Code.DEADLINE_EXCEEDED, `deadline of '${method.name}' passed`)),
-          Math.min(MAX_TIMER_MS, Math.max(0, ctx.deadline - Date.now())),
+          ctx.deadline - Date.now(),
         )
   const started = performance.now()
   try {
@@ -184,10 +189,7 @@ async function runCall(
     // waiting for this result, and it must not reach a later call.
     if (controller.aborted) return
     if (method.output !== undefined && !method.output.check(output)) {
-      const list = method.output
-        .violations(output)
-        .map((v) => `${v.path} ${v.message}`)
-        .join('; ')
+      const list = describeViolations(method.output.violations(output))
       const error = new RpcError(
         Code.INTERNAL,
         `handler '${method.name}' returned a value that does not match its output schema: ${list}`,

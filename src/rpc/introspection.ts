@@ -44,19 +44,16 @@ export function describeService(service: AnyService, queue: string): unknown {
 /** The answer to `$stats`. */
 export function serverFigures(
   service: AnyService,
-  sessions: readonly Session[],
+  sessions: Iterable<Session>,
+  openSessions: number,
   scheduler: Scheduler,
   stats: ServerStats,
 ): unknown {
   let inFlight = 0
-  let open = 0
-  for (const session of sessions) {
-    inFlight += session.inFlight.size
-    if (session.state === 'open') open++
-  }
+  for (const session of sessions) inFlight += session.inFlight.size
   return {
     name: service.name,
-    sessions: open,
+    sessions: openSessions,
     inFlight,
     running: scheduler.active,
     waiting: scheduler.waiting,

@@ -82,7 +82,7 @@ export class Server<S extends AnyService> {
     })
     const builtins = new Map<string, BuiltinHandler>([
       ['$describe', () => describeService(service, options.queue)],
-      ['$stats', () => serverFigures(service, [...this.sessions.values()], this.scheduler, this.stats)],
+      ['$stats', () => serverFigures(service, this.sessions.values(), this.sessionCount, this.scheduler, this.stats)],
     ])
     this.deps = {
       service,

@@ -138,8 +138,14 @@ function compile(schema: TSchema): Checker {
 export function assertValid(checker: Checker, value: unknown, what: string, code: Code = Code.INVALID_ARGUMENT): void {
   if (checker.check(value)) return
   const violations = checker.violations(value)
-  const list = violations.map((v) => `${v.path} ${v.message}`).join('; ')
-  throw new RpcError(code, `${what} does not match its schema: ${list || 'value rejected'}`, { violations })
+  throw new RpcError(code, `${what} does not match its schema: ${describeViolations(violations) || 'value rejected'}`, {
+    violations,
+  })
+}
+
+/** Failing paths in words: `/a must be number; /b must be string`. */
+export function describeViolations(violations: readonly Violation[]): string {
+  return violations.map((v) => `${v.path} ${v.message}`).join('; ')
 }
 
 function canonical(value: unknown): unknown {

@@ -7,6 +7,7 @@
  */
 import { type FrameHeader, HEADER_SIZE, writeHeader } from './frame.js'
 import type { MessageQueue, SendOptions } from './message-queue.js'
+import { SettleOnce } from './settle-once.js'
 
 interface Pending {
   readonly header: FrameHeader
@@ -15,27 +16,12 @@ interface Pending {
   readonly chunkLength: number
   readonly priority: number
   readonly last: boolean
-  readonly done: Completion | undefined
+  /** Resolved by the body's last frame, rejected by any frame that fails. */
+  readonly done: SettleOnce<void> | undefined
 }
 
 /** Called once per body: with no argument when its last frame is in the queue, with the error when a frame fails. */
 export type WriteCallback = (error?: unknown) => void
-
-/** Settles once: done by the body's last frame, failed by any frame that fails. */
-class Completion {
-  private settled = false
-  constructor(private readonly callback: WriteCallback) {}
-  done(): void {
-    if (this.settled) return
-    this.settled = true
-    this.callback()
-  }
-  fail(error: unknown): void {
-    if (this.settled) return
-    this.settled = true
-    this.callback(error)
-  }
-}
 
 /** Options of {@link FrameWriter}. */
 export type FrameWriterOptions = Readonly<{
@@ -77,7 +63,13 @@ export class FrameWriter {
    */
   post(header: FrameHeader, body: Uint8Array, priority = 0, callback?: WriteCallback): void {
     const length = body.byteLength
-    const done = callback === undefined ? undefined : new Completion(callback)
+    const done =
+      callback === undefined
+        ? undefined
+        : new SettleOnce<void>(
+            () => callback(),
+            (error) => callback(error),
+          )
     let offset = 0
     do {
       const chunkLength = Math.min(this.maxChunk, length - offset)
@@ -126,21 +118,21 @@ export class FrameWriter {
       try {
         sentNow = this.queue.trySend(message, priority)
       } catch (error) {
-        for (const frame of frames) frame.done?.fail(error)
+        for (const frame of frames) frame.done?.reject(error)
         return
       }
       if (sentNow) {
-        for (const frame of frames) if (frame.last) frame.done?.done()
+        for (const frame of frames) if (frame.last) frame.done?.resolve()
         return
       }
     }
     const options: SendOptions = { priority, timeoutMs: this.options.sendTimeoutMs }
     this.queue.send(message, options).then(
       () => {
-        for (const frame of frames) if (frame.last) frame.done?.done()
+        for (const frame of frames) if (frame.last) frame.done?.resolve()
       },
       (error: unknown) => {
-        for (const frame of frames) frame.done?.fail(error)
+        for (const frame of frames) frame.done?.reject(error)
       },
     )
   }

@@ -9,6 +9,11 @@
 // setTimeout fires at once for delays past 2^31-1 ms; clamp where timers are set.
 const MAX_TIMER_MS = 0x7fffffff
 
+/** setTimeout with the delay clamped to what timers can hold (0 to 2^31-1 ms). */
+export function setClampedTimeout(callback: () => void, delayMs: number): NodeJS.Timeout {
+  return setTimeout(callback, Math.min(MAX_TIMER_MS, Math.max(0, delayMs)))
+}
+
 /** Why something pending gave up. */
 export type GiveUpReason = 'timeout' | 'abort'
 
@@ -39,7 +44,7 @@ export class SettleOnce<T, E = unknown> {
   /** Calls `giveUp` once after `timeoutMs`, or when `signal` aborts, unless it has ended first. */
   protected arm(timeoutMs: number | undefined, signal: AbortSignal | undefined, giveUp: (reason: GiveUpReason) => void): void {
     if (timeoutMs !== undefined) {
-      this.timer = setTimeout(() => giveUp('timeout'), Math.min(MAX_TIMER_MS, Math.max(0, timeoutMs)))
+      this.timer = setClampedTimeout(() => giveUp('timeout'), timeoutMs)
     }
     if (signal !== undefined) {
       this.signal = signal

@@ -33,18 +33,18 @@ export class Waiter<T> extends SettleOnce<T> {
       this.reject(
         reason === 'timeout'
           ? new MqError(`${what} on queue ${queue} timed out after ${timeoutMs} ms`, { code: QUEUE_TIMEOUT, queue })
-          : new MqError(`${what} on queue ${queue} was aborted`, { code: QUEUE_ABORTED, queue, cause: signal?.reason }),
+          : abortError(what, queue, signal?.reason),
       )
     })
   }
 }
 
+function abortError(what: string, queue: string, reason: unknown): MqError {
+  return new MqError(`${what} on queue ${queue} was aborted`, { code: QUEUE_ABORTED, queue, cause: reason })
+}
+
 /** Rejects at once when the signal has already aborted. */
 export function abortedError(options: WaitOptions, what: string, queue: string): MqError | undefined {
   if (options.signal?.aborted !== true) return undefined
-  return new MqError(`${what} on queue ${queue} was aborted`, {
-    code: QUEUE_ABORTED,
-    queue,
-    cause: options.signal.reason,
-  })
+  return abortError(what, queue, options.signal.reason)
 }
