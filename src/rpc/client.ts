@@ -7,7 +7,7 @@
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto'
 import { EventEmitter } from 'eventemitter3'
-import { encodeFrame, type Frame, FrameError, FrameFlag, FrameType, forEachFrame } from '../transport/frame.js'
+import { type Frame, FrameError, FrameFlag, FrameType, forEachFrame } from '../transport/frame.js'
 import { FrameWriter } from '../transport/frame-writer.js'
 import { MessageQueue } from '../transport/message-queue.js'
 import { MqError } from '../transport/mq-error.js'
@@ -467,15 +467,13 @@ export class ClientCore<S extends AnyService> extends EventEmitter<ClientEvents<
 
   /** Control frames never wait: a full queue means the server will notice by other means. */
   private trySendControl(type: FrameType, callId = 0, urgent = false): void {
+    // A server whose queue is full or gone is noticed by the heartbeat.
     const writer = urgent ? this.urgent : this.requests
-    try {
-      writer?.queue.trySend(
-        encodeFrame({ type, flags: urgent ? FrameFlag.URGENT : 0, token: this.token, callId }, EMPTY),
-        urgent ? URGENT_PRIORITY : NORMAL_PRIORITY,
-      )
-    } catch {
-      // The server's queue is gone; the heartbeat will notice.
-    }
+    writer?.tryWrite(
+      { type, flags: urgent ? FrameFlag.URGENT : 0, token: this.token, callId },
+      EMPTY,
+      urgent ? URGENT_PRIORITY : NORMAL_PRIORITY,
+    )
   }
 
   /** The session is gone: fail what is in flight, and make a new one when allowed. */

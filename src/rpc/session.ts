@@ -5,7 +5,7 @@
  * @module
  */
 import { randomBytes } from 'node:crypto'
-import { encodeFrame, FrameFlag, type FrameHeader, FrameType } from '../transport/frame.js'
+import { FrameFlag, type FrameHeader, FrameType } from '../transport/frame.js'
 import { FrameWriter } from '../transport/frame-writer.js'
 import type { MessageQueue } from '../transport/message-queue.js'
 import { Reassembler } from '../transport/reassembly.js'
@@ -104,14 +104,7 @@ export class Session {
   tryGoodbye(reason: RpcError): void {
     if (this.state === 'closed') return
     const body = encodeBody({ code: reason.code, message: reason.rawMessage, draining: false })
-    try {
-      this.replyQueue.trySend(
-        encodeFrame({ type: FrameType.GOODBYE, flags: 0, token: this.token, callId: 0 }, body),
-        URGENT_PRIORITY,
-      )
-    } catch {
-      // The queue is gone with its owner.
-    }
+    this.writer.tryWrite({ type: FrameType.GOODBYE, flags: 0, token: this.token, callId: 0 }, body, URGENT_PRIORITY)
   }
 
   /** Aborts every call in flight with `reason`, closes the reply queue (never unlinks it). */

@@ -5,7 +5,7 @@
  * socket coalesces writes for free).
  * @module
  */
-import { type FrameHeader, HEADER_SIZE, writeHeader } from './frame.js'
+import { encodeFrame, type FrameHeader, HEADER_SIZE, writeHeader } from './frame.js'
 import type { MessageQueue, SendOptions } from './message-queue.js'
 import { SettleOnce } from './settle-once.js'
 
@@ -80,6 +80,19 @@ export class FrameWriter {
     if (!this.scheduled) {
       this.scheduled = true
       queueMicrotask(() => this.flush())
+    }
+  }
+
+  /**
+   * Writes one frame now or not at all, past anything pending: for control
+   * frames that must never wait (a full or vanished queue just drops it).
+   * Returns whether it was sent.
+   */
+  tryWrite(header: FrameHeader, body: Uint8Array, priority = 0): boolean {
+    try {
+      return this.queue.trySend(encodeFrame(header, body), priority)
+    } catch {
+      return false
     }
   }
 
