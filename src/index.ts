@@ -42,10 +42,10 @@ export {
   schemaFromJson,
 } from './rpc/index.js'
 /** How mqrpc names its queues (urgent lanes, reply and probe queues), for tools such as `mqrpc ls` and `mqrpc gc`. */
-export { processAlive } from './rpc/process-alive.js'
-export { pidOfReplyQueue, urgentLaneName } from './rpc/queue-names.js'
+export { processAlive } from './transport/mq/process-alive.js'
+export { pidOfReplyQueue, urgentLaneName } from './transport/mq/queue-naming.js'
 /** Whether a live server answers on a request queue (a HELLO probe), as a starting server asks before taking a queue over. */
-export { isServed } from './rpc/takeover.js'
+export { isServed } from './transport/mq/takeover.js'
 export type {
   KernelLimits,
   Message,
@@ -56,5 +56,5 @@ export type {
   QueueOwner,
   ReceiveOptions,
   SendOptions,
-} from './transport/index.js'
-export { kernelLimits, MessageQueue, MqError, queueCost } from './transport/index.js'
+} from './transport/mq/index.js'
+export { kernelLimits, MessageQueue, MqError, queueCost } from './transport/mq/index.js'

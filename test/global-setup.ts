@@ -18,7 +18,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { processAlive } from '../src/rpc/process-alive.js'
+import { processAlive } from '../src/transport/mq/process-alive.js'
 import { cleanupQueues, leftoverQueues, RUN_DIR_ENV } from './helpers/queues.js'
 import { BIN_DIR_ENV } from './helpers/spawn.js'
 

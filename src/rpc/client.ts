@@ -7,17 +7,17 @@
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto'
 import { EventEmitter } from 'eventemitter3'
-import { type Frame, FrameError, FrameFlag, FrameType, forEachFrame } from '../transport/frame.js'
-import { FrameWriter } from '../transport/frame-writer.js'
-import { MessageQueue } from '../transport/message-queue.js'
-import { MqError } from '../transport/mq-error.js'
-import { Reassembler, ReassemblyError } from '../transport/reassembly.js'
-import { setClampedTimeout } from '../transport/settle-once.js'
+import { type Frame, FrameError, FrameFlag, FrameType, forEachFrame } from '../protocol/frame.js'
+import { FrameWriter } from '../protocol/frame-writer.js'
+import { MessageQueue } from '../transport/mq/message-queue.js'
+import { MqError } from '../transport/mq/mq-error.js'
+import { Reassembler, ReassemblyError } from '../protocol/reassembly.js'
+import { setClampedTimeout } from '../util/settle-once.js'
 import type { CallOptions, ClientOptions } from './client-options.js'
-import { Code } from './code.js'
-import { forget, removeOnExit } from './exit-cleanup.js'
+import { Code } from '../protocol/code.js'
+import { forget, removeOnExit } from '../transport/mq/exit-cleanup.js'
 import { PendingCall } from './pending-call.js'
-import { replyQueueName, urgentLaneName } from './queue-names.js'
+import { replyQueueName, urgentLaneName } from '../transport/mq/queue-naming.js'
 import { RpcError, rpcErrorFromWire } from './rpc-error.js'
 import { diffServiceShapes } from './schema-diff.js'
 import {
@@ -30,7 +30,7 @@ import {
   serviceShape,
 } from './service.js'
 import { NORMAL_PRIORITY, URGENT_PRIORITY } from './session.js'
-import { decodeBody, EMPTY, encodeBody, readEvent, readGoodbye, readNonce, readWelcome, WIRE_PROTOCOL } from './wire.js'
+import { decodeBody, EMPTY, encodeBody, readEvent, readGoodbye, readNonce, readWelcome, WIRE_PROTOCOL } from '../protocol/wire.js'
 
 /** Where a client stands. */
 export type ClientState = 'connecting' | 'open' | 'draining' | 'disconnected' | 'closed'

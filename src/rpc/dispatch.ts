@@ -3,9 +3,9 @@
  * validate the input, run the handler under the scheduler, check the output.
  * @module
  */
-import { FrameFlag, FrameType } from '../transport/frame.js'
-import { setClampedTimeout } from '../transport/settle-once.js'
-import { Code } from './code.js'
+import { FrameFlag, FrameType } from '../protocol/frame.js'
+import { setClampedTimeout } from '../util/settle-once.js'
+import { Code } from '../protocol/code.js'
 import type { CallContext } from './context.js'
 import { LazyAbort } from './lazy-abort.js'
 import type { RateLimiter } from './rate-limiter.js'
@@ -15,7 +15,7 @@ import type { ResolvedServerOptions } from './server-options.js'
 import { type AnyService, assertValid, type CompiledMethod, describeViolations } from './service.js'
 import type { Session } from './session.js'
 import type { ServerStats } from './stats.js'
-import { decodeBody, readRequest } from './wire.js'
+import { decodeBody, readRequest } from '../protocol/wire.js'
 
 // biome-ignore lint/suspicious/noExplicitAny: handlers are typed at createServer
 export type AnyHandler = (input: any, ctx: CallContext) => unknown

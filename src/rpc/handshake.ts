@@ -6,15 +6,15 @@
  * that carries it proves the client reads the queue it named.
  * @module
  */
-import { HEADER_SIZE } from '../transport/frame.js'
-import { MessageQueue } from '../transport/message-queue.js'
-import { queueNameProblem } from '../transport/queue-name.js'
-import { Code } from './code.js'
+import { HEADER_SIZE } from '../protocol/frame.js'
+import { MessageQueue } from '../transport/mq/message-queue.js'
+import { queueNameProblem } from '../transport/mq/queue-name-rules.js'
+import { Code } from '../protocol/code.js'
 import { RpcError } from './rpc-error.js'
 import type { ResolvedServerOptions } from './server-options.js'
 import { type AnyService, serviceShape } from './service.js'
 import { newToken, Session } from './session.js'
-import { type HelloBody, WIRE_PROTOCOL } from './wire.js'
+import { type HelloBody, WIRE_PROTOCOL } from '../protocol/wire.js'
 
 /** What the server knows when a HELLO arrives. */
 export interface HandshakeState {

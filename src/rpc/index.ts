@@ -5,7 +5,7 @@
 export { Binary, type BinaryOptions } from './binary.js'
 export { type Client, ClientCore, type ClientEvents, type ClientMethods, type ClientState, createClient } from './client.js'
 export type { CallOptions, ClientOptions } from './client-options.js'
-export { Code, codeName } from './code.js'
+export { Code, codeName } from '../protocol/code.js'
 export type { CallContext, Peer } from './context.js'
 export { schemaFromJson } from './json-schema.js'
 export { RpcError } from './rpc-error.js'

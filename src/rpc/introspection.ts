@@ -4,12 +4,12 @@
  * Their shapes are documented in docs/PROTOCOL.md section 13.
  * @module
  */
-import { urgentLaneName } from './queue-names.js'
+import { urgentLaneName } from '../transport/mq/queue-naming.js'
 import type { Scheduler } from './scheduler.js'
 import type { AnyService } from './service.js'
 import type { Session } from './session.js'
 import type { ServerStats } from './stats.js'
-import { WIRE_PROTOCOL } from './wire.js'
+import { WIRE_PROTOCOL } from '../protocol/wire.js'
 
 // Schemas as plain JSON: what msgpack can carry and other languages read.
 function jsonSchema(schema: unknown): unknown {

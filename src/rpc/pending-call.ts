@@ -4,8 +4,8 @@
  * @module
  */
 
-import { SettleOnce } from '../transport/settle-once.js'
-import { Code } from './code.js'
+import { SettleOnce } from '../util/settle-once.js'
+import { Code } from '../protocol/code.js'
 import { RpcError } from './rpc-error.js'
 
 export class PendingCall extends SettleOnce<unknown, RpcError> {

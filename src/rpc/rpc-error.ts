@@ -4,8 +4,8 @@
  * INTERNAL, without its stack.
  * @module
  */
-import { MqError } from '../transport/mq-error.js'
-import { Code, codeName, isCode } from './code.js'
+import { MqError } from '../transport/mq/mq-error.js'
+import { Code, codeName, isCode } from '../protocol/code.js'
 
 export class RpcError extends Error {
   override readonly name = 'RpcError'

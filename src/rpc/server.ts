@@ -4,17 +4,17 @@
  * @module
  */
 import { EventEmitter } from 'eventemitter3'
-import { type Frame, FrameError, FrameFlag, FrameType, forEachFrame } from '../transport/frame.js'
-import { FrameWriter } from '../transport/frame-writer.js'
-import { MessageQueue } from '../transport/message-queue.js'
-import { ReassemblyError } from '../transport/reassembly.js'
-import { Code } from './code.js'
+import { type Frame, FrameError, FrameFlag, FrameType, forEachFrame } from '../protocol/frame.js'
+import { FrameWriter } from '../protocol/frame-writer.js'
+import { MessageQueue } from '../transport/mq/message-queue.js'
+import { ReassemblyError } from '../protocol/reassembly.js'
+import { Code } from '../protocol/code.js'
 import type { CallContext } from './context.js'
 import { type AnyHandler, type BuiltinHandler, type DispatchDeps, dispatchRequest } from './dispatch.js'
 import { openSession, Refusal } from './handshake.js'
 import { describeService, serverFigures } from './introspection.js'
-import { processAlive } from './process-alive.js'
-import { pidOfReplyQueue, urgentLaneName } from './queue-names.js'
+import { processAlive } from '../transport/mq/process-alive.js'
+import { pidOfReplyQueue, urgentLaneName } from '../transport/mq/queue-naming.js'
 import { RateLimiter } from './rate-limiter.js'
 import { RpcError, rpcErrorToWire } from './rpc-error.js'
 import { Scheduler } from './scheduler.js'
@@ -30,8 +30,8 @@ import {
 } from './service.js'
 import type { Session } from './session.js'
 import { ServerStats } from './stats.js'
-import { claimQueue, replaceQueue } from './takeover.js'
-import { decodeBody, encodeBody, readHello } from './wire.js'
+import { claimQueue, replaceQueue } from '../transport/mq/takeover.js'
+import { decodeBody, encodeBody, readHello } from '../protocol/wire.js'
 
 /** The handler of every method of service `S`, typed from its schemas. */
 export type Handlers<S extends AnyService> = {

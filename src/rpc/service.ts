@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto'
 import type { Static, TSchema } from 'typebox'
 import { Compile } from 'typebox/compile'
-import { Code } from './code.js'
+import { Code } from '../protocol/code.js'
 import { RpcError } from './rpc-error.js'
 
 /** Which lane a method's calls take by default. */

@@ -5,15 +5,15 @@
  * @module
  */
 import { randomBytes } from 'node:crypto'
-import { FrameFlag, type FrameHeader, FrameType } from '../transport/frame.js'
-import { FrameWriter } from '../transport/frame-writer.js'
-import type { MessageQueue } from '../transport/message-queue.js'
-import { Reassembler } from '../transport/reassembly.js'
+import { FrameFlag, type FrameHeader, FrameType } from '../protocol/frame.js'
+import { FrameWriter } from '../protocol/frame-writer.js'
+import type { MessageQueue } from '../transport/mq/message-queue.js'
+import { Reassembler } from '../protocol/reassembly.js'
 import type { Peer } from './context.js'
 import type { LazyAbort } from './lazy-abort.js'
 import { RateLimiter } from './rate-limiter.js'
 import { type RpcError, rpcErrorToWire } from './rpc-error.js'
-import { EMPTY, encodeBody } from './wire.js'
+import { EMPTY, encodeBody } from '../protocol/wire.js'
 
 /** mq priorities: urgent replies overtake bulk ones in the reply queue. */
 export const NORMAL_PRIORITY = 0

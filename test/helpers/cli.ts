@@ -1,6 +1,6 @@
 /**
  * Runs the `mqrpc` command line as a real child process (through
- * test/fixtures/cli-run.ts, which runs src/codegen/cli-main.ts), for the
+ * test/fixtures/cli-run.ts, which runs src/cli/cli-main.ts), for the
  * CLI tests. Children are reaped by the queue guard like any other.
  * @module
  */

@@ -1,0 +1,152 @@
+/**
+ * Writing frames into one queue: bodies larger than a message are split
+ * into chunks, and small frames written in the same turn of the event loop
+ * share queue messages (a queue costs one syscall per message, where a
+ * socket coalesces writes for free).
+ * @module
+ */
+import { encodeFrame, type FrameHeader, HEADER_SIZE, writeHeader } from './frame.js'
+import type { MessageQueue, SendOptions } from '../transport/mq/message-queue.js'
+import { SettleOnce } from '../util/settle-once.js'
+
+interface Pending {
+  readonly header: FrameHeader
+  readonly body: Uint8Array
+  readonly offset: number
+  readonly chunkLength: number
+  readonly priority: number
+  readonly last: boolean
+  /** Resolved by the body's last frame, rejected by any frame that fails. */
+  readonly done: SettleOnce<void> | undefined
+}
+
+/** Called once per body: with no argument when its last frame is in the queue, with the error when a frame fails. */
+export type WriteCallback = (error?: unknown) => void
+
+/** Options of {@link FrameWriter}. */
+export type FrameWriterOptions = Readonly<{
+  /** Passed to each send: how long a message may wait for room. Defaults to waiting forever. */
+  sendTimeoutMs?: number
+}>
+
+export class FrameWriter {
+  private readonly pending: Pending[] = []
+  private scheduled = false
+  private readonly maxChunk: number
+
+  constructor(
+    readonly queue: MessageQueue,
+    private readonly options: FrameWriterOptions = {},
+  ) {
+    this.maxChunk = Math.min(0xffff, queue.messageSize - HEADER_SIZE)
+    if (this.maxChunk < 1) {
+      throw new RangeError(
+        `queue ${queue.name} carries messages of ${queue.messageSize} bytes; a frame needs more than ${HEADER_SIZE}`,
+      )
+    }
+  }
+
+  /**
+   * Writes one body as frames. The promise settles when its last frame is in
+   * the queue (so callers can wait for back-pressure), or rejects when the
+   * queue refuses it.
+   */
+  write(header: FrameHeader, body: Uint8Array, priority = 0): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.post(header, body, priority, (error) => (error === undefined ? resolve() : reject(error)))
+    })
+  }
+
+  /**
+   * Writes one body as frames without a promise: the hot path of replies,
+   * where only a failure matters. `callback` (optional) hears how it ended.
+   */
+  post(header: FrameHeader, body: Uint8Array, priority = 0, callback?: WriteCallback): void {
+    const length = body.byteLength
+    const done =
+      callback === undefined
+        ? undefined
+        : new SettleOnce<void>(
+            () => callback(),
+            (error) => callback(error),
+          )
+    let offset = 0
+    do {
+      const chunkLength = Math.min(this.maxChunk, length - offset)
+      const last = offset + chunkLength >= length
+      this.pending.push({ header, body, offset, chunkLength, priority, last, done })
+      offset += chunkLength
+    } while (offset < length)
+    if (!this.scheduled) {
+      this.scheduled = true
+      queueMicrotask(() => this.flush())
+    }
+  }
+
+  /**
+   * Writes one frame now or not at all, past anything pending: for control
+   * frames that must never wait (a full or vanished queue just drops it).
+   * Returns whether it was sent.
+   */
+  tryWrite(header: FrameHeader, body: Uint8Array, priority = 0): boolean {
+    try {
+      return this.queue.trySend(encodeFrame(header, body), priority)
+    } catch {
+      return false
+    }
+  }
+
+  private flush(): void {
+    this.scheduled = false
+    const frames = this.pending.splice(0)
+    let start = 0
+    while (start < frames.length) {
+      // Pack consecutive frames of one priority into one message.
+      const first = frames[start] as Pending
+      let size = HEADER_SIZE + first.chunkLength
+      let end = start + 1
+      while (end < frames.length) {
+        const next = frames[end] as Pending
+        if (next.priority !== first.priority || size + HEADER_SIZE + next.chunkLength > this.queue.messageSize) break
+        size += HEADER_SIZE + next.chunkLength
+        end++
+      }
+      this.sendMessage(frames.slice(start, end), size, first.priority)
+      start = end
+    }
+  }
+
+  private sendMessage(frames: Pending[], size: number, priority: number): void {
+    const message = Buffer.allocUnsafe(size)
+    const view = new DataView(message.buffer, message.byteOffset, size)
+    let at = 0
+    for (const frame of frames) {
+      writeHeader(view, at, frame.header, frame.body.byteLength, frame.offset, frame.chunkLength)
+      message.set(frame.body.subarray(frame.offset, frame.offset + frame.chunkLength), at + HEADER_SIZE)
+      at += HEADER_SIZE + frame.chunkLength
+    }
+    // Room in the queue and nobody waiting before us: send now, no promise.
+    if (this.queue.waitingSends === 0) {
+      let sentNow: boolean
+      try {
+        sentNow = this.queue.trySend(message, priority)
+      } catch (error) {
+        for (const frame of frames) frame.done?.reject(error)
+        return
+      }
+      if (sentNow) {
+        for (const frame of frames) if (frame.last) frame.done?.resolve()
+        return
+      }
+    }
+    const options: SendOptions = { priority, timeoutMs: this.options.sendTimeoutMs }
+    this.queue.send(message, options).then(
+      () => {
+        for (const frame of frames) if (frame.last) frame.done?.resolve()
+      },
+      (error: unknown) => {
+        for (const frame of frames) frame.done?.reject(error)
+      },
+    )
+  }
+}

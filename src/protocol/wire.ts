@@ -1,0 +1,142 @@
+/**
+ * The msgpack bodies of each frame type (docs/PROTOCOL.md section 4), with
+ * shape checks on the way in: a peer's bytes are never trusted.
+ * @module
+ */
+import { Decoder, Encoder } from '@msgpack/msgpack'
+import { Code } from './code.js'
+import { RpcError } from '../rpc/rpc-error.js'
+
+export const WIRE_PROTOCOL = 1
+
+// One encoder and decoder per process: msgpack-javascript reuses their
+// buffers, and JavaScript runs one encode at a time.
+const encoder = new Encoder({ useBigInt64: false, ignoreUndefined: true })
+const decoder = new Decoder()
+
+/** Encodes a body; the result is the caller's to keep. */
+export function encodeBody(value: unknown): Uint8Array {
+  return encoder.encode(value)
+}
+
+/** Decodes a body, or throws INVALID_ARGUMENT saying why it is not msgpack. */
+export function decodeBody(bytes: Uint8Array, what: string): unknown {
+  if (bytes.byteLength === 0) return undefined
+  try {
+    return decoder.decode(bytes)
+  } catch (error) {
+    throw new RpcError(Code.INVALID_ARGUMENT, `${what} body is not valid msgpack: ${(error as Error).message}`)
+  }
+}
+
+export const EMPTY = new Uint8Array(0)
+
+export interface HelloBody {
+  readonly protocol: number
+  readonly service: string
+  readonly replyQueue: string
+  readonly pid: number
+  readonly nonce: Uint8Array
+  readonly fingerprint?: string
+}
+
+export interface WelcomeBody {
+  readonly service: string
+  readonly fingerprint: string
+  readonly heartbeatMs: number
+  readonly maxBodyBytes: number
+  readonly maxInFlight: number
+}
+
+export interface ErrorBody {
+  readonly code: number
+  readonly message: string
+  readonly details?: unknown
+}
+
+export interface RejectBody extends ErrorBody {
+  readonly nonce: Uint8Array
+}
+
+export interface GoodbyeBody {
+  readonly code: number
+  readonly message: string
+  /** True while the server finishes calls already made; new calls should go elsewhere or wait. */
+  readonly draining: boolean
+}
+
+/** REQUEST body: [method, input, deadline as epoch ms or null]. */
+export type RequestBody = readonly [method: string, input: unknown, deadline: number | null]
+/** EVENT body: [name, payload]. */
+export type EventBody = readonly [name: string, payload: unknown]
+
+function malformed(what: string, problem: string): never {
+  throw new RpcError(Code.INVALID_ARGUMENT, `malformed ${what} body: ${problem}`)
+}
+
+function record(value: unknown, what: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) malformed(what, 'expected a map')
+  return value as Record<string, unknown>
+}
+
+function field<T>(body: Record<string, unknown>, key: string, type: string, what: string): T {
+  const value = body[key]
+  const ok = type === 'bin' ? value instanceof Uint8Array : typeof value === type
+  if (!ok) malformed(what, `field "${key}" must be ${type}`)
+  return value as T
+}
+
+export function readHello(value: unknown): HelloBody {
+  const body = record(value, 'HELLO')
+  const hello: HelloBody = {
+    protocol: field<number>(body, 'protocol', 'number', 'HELLO'),
+    service: field<string>(body, 'service', 'string', 'HELLO'),
+    replyQueue: field<string>(body, 'replyQueue', 'string', 'HELLO'),
+    pid: field<number>(body, 'pid', 'number', 'HELLO'),
+    nonce: field<Uint8Array>(body, 'nonce', 'bin', 'HELLO'),
+  }
+  if (hello.nonce.byteLength < 8 || hello.nonce.byteLength > 64) malformed('HELLO', 'nonce must be 8 to 64 bytes')
+  if (body.fingerprint !== undefined) {
+    return { ...hello, fingerprint: field<string>(body, 'fingerprint', 'string', 'HELLO') }
+  }
+  return hello
+}
+
+export function readNonce(value: unknown, what: string): Uint8Array {
+  return field<Uint8Array>(record(value, what), 'nonce', 'bin', what)
+}
+
+export function readWelcome(value: unknown): WelcomeBody {
+  const body = record(value, 'WELCOME')
+  return {
+    service: field<string>(body, 'service', 'string', 'WELCOME'),
+    fingerprint: field<string>(body, 'fingerprint', 'string', 'WELCOME'),
+    heartbeatMs: field<number>(body, 'heartbeatMs', 'number', 'WELCOME'),
+    maxBodyBytes: field<number>(body, 'maxBodyBytes', 'number', 'WELCOME'),
+    maxInFlight: field<number>(body, 'maxInFlight', 'number', 'WELCOME'),
+  }
+}
+
+export function readRequest(value: unknown): RequestBody {
+  if (!Array.isArray(value) || value.length !== 3) malformed('REQUEST', 'expected [method, input, deadline]')
+  const [method, input, deadline] = value as unknown[]
+  if (typeof method !== 'string') malformed('REQUEST', 'method must be a string')
+  if (deadline !== null && typeof deadline !== 'number') malformed('REQUEST', 'deadline must be a number or nil')
+  return [method, input, deadline]
+}
+
+export function readEvent(value: unknown): EventBody {
+  if (!Array.isArray(value) || value.length !== 2 || typeof value[0] !== 'string') {
+    malformed('EVENT', 'expected [name, payload]')
+  }
+  return [value[0] as string, value[1]]
+}
+
+export function readGoodbye(value: unknown): GoodbyeBody {
+  const body = record(value ?? {}, 'GOODBYE')
+  return {
+    code: typeof body.code === 'number' ? body.code : Code.UNAVAILABLE,
+    message: typeof body.message === 'string' ? body.message : 'the peer said goodbye',
+    draining: body.draining === true,
+  }
+}

@@ -1,0 +1,439 @@
+/**
+ * MessageQueue: a POSIX message queue as promises, with back-pressure.
+ *
+ * The descriptor is non-blocking; when a receive finds the queue empty or a
+ * send finds it full, the wait is parked here and a libuv poll watcher on the
+ * descriptor wakes us when the kernel says it is readable or writable. Waits
+ * settle in the order they were made, and a message is taken from the kernel
+ * only when someone is there to take it, so a timeout, an abort or a close
+ * never loses or duplicates one.
+ * @module
+ */
+import { addon } from './load-addon.js'
+import { MqError, QUEUE_CLOSED, toMqError } from './mq-error.js'
+import { type NativeAccess, type NativeWatcher, READABLE, WRITABLE } from './native.js'
+import { queueNameProblem } from './queue-name-rules.js'
+import { abortedError, Waiter, type WaitOptions } from './waiter.js'
+
+/** Which directions a queue is opened for. */
+export type QueueAccess = 'read' | 'write' | 'readwrite'
+
+/** Options of {@link MessageQueue.open}. */
+export type OpenOptions = Readonly<{
+  /** Create the queue when it does not exist. Defaults to false. */
+  create?: boolean
+  /** With `create`, fail with EEXIST when it already exists. Defaults to false. */
+  exclusive?: boolean
+  /** Permission bits of a queue we create, set exactly (not filtered by the umask). Defaults to 0o600. */
+  mode?: number
+  /** Slots of a queue we create (`mq_maxmsg`). Defaults to 10. */
+  maxMessages?: number
+  /** Largest message of a queue we create (`mq_msgsize`). Defaults to 8192. */
+  messageSize?: number
+  /** Directions to open for. Defaults to 'readwrite'. */
+  access?: QueueAccess
+}>
+
+/** Options of {@link MessageQueue.send}. */
+export type SendOptions = Readonly<
+  WaitOptions & {
+    /** mq priority; higher is received first. Defaults to 0. */
+    priority?: number
+  }
+>
+
+/** Options of {@link MessageQueue.receive}. */
+export type ReceiveOptions = Readonly<WaitOptions>
+
+/** One received message. */
+export interface Message {
+  readonly data: Buffer
+  readonly priority: number
+}
+
+/** The queue's attributes, as the kernel reports them now. */
+export interface QueueAttributes {
+  readonly maxMessages: number
+  readonly messageSize: number
+  readonly currentMessages: number
+}
+
+/** The queue's owner and permission bits, from fstat on the descriptor. */
+export interface QueueOwner {
+  readonly uid: number
+  readonly gid: number
+  readonly mode: number
+}
+
+/** Called with each message in consume mode; `data` is valid only during the call. */
+export type MessageHandler = (data: Uint8Array, priority: number) => void
+
+const ACCESS: Record<QueueAccess, NativeAccess> = { read: 1, write: 2, readwrite: 3 }
+// Messages drained per crossing into C++, and crossings per wake-up before
+// yielding to the event loop (poll is level-triggered: we come back).
+const BATCH = 16
+// MQ_PRIO_MAX is 32768 on Linux: priorities run from 0 to 32767.
+const MAX_PRIORITY = 32767
+const BATCHES_PER_WAKE = 4
+
+interface PendingSend {
+  readonly data: Uint8Array
+  readonly priority: number
+}
+
+export class MessageQueue implements AsyncIterable<Message> {
+  /** Opens, and with `create` creates, the queue `name`. Throws MqError. */
+  static open(name: string, options: OpenOptions = {}): MessageQueue {
+    const problem = queueNameProblem(name)
+    if (problem !== undefined) throw new MqError(problem, { code: 'EINVAL', syscall: 'mq_open', queue: String(name) })
+    const access = options.access ?? 'readwrite'
+    const mode = options.mode ?? 0o600
+    const maxMessages = options.maxMessages ?? 10
+    const messageSize = options.messageSize ?? 8192
+    const ctx = { queue: name, maxMessages, messageSize, mode, access, create: options.create ?? false }
+    let fd: number
+    let created: boolean
+    try {
+      ;[fd, created] = addon.open(
+        name,
+        ACCESS[access],
+        options.create ?? false,
+        options.exclusive ?? false,
+        mode,
+        maxMessages,
+        messageSize,
+      )
+    } catch (error) {
+      throw toMqError(error, ctx)
+    }
+    return new MessageQueue(name, fd, access, created)
+  }
+
+  /** Removes the name `name` (the queue lives on until its last descriptor closes). Throws MqError. */
+  static unlink(name: string): void {
+    const problem = queueNameProblem(name)
+    if (problem !== undefined) throw new MqError(problem, { code: 'EINVAL', syscall: 'mq_unlink', queue: String(name) })
+    try {
+      addon.unlink(name)
+    } catch (error) {
+      throw toMqError(error, { queue: name })
+    }
+  }
+
+  /** The queue's name. */
+  readonly name: string
+  /** Whether this open created the queue (and so this side should unlink it). */
+  readonly created: boolean
+  /** The access it was opened with. */
+  readonly access: QueueAccess
+  /** The queue's `mq_msgsize`: the largest message it carries. */
+  readonly messageSize: number
+  /** The queue's `mq_maxmsg`. */
+  readonly maxMessages: number
+
+  private fd: number
+  private closed = false
+  private readonly watcher: NativeWatcher
+  private watching = 0
+  private readonly receivers: Waiter<Message>[] = []
+  private readonly senders: Waiter<void>[] = []
+  private readonly outbox: PendingSend[] = []
+  private consumer: MessageHandler | undefined
+  private readonly buffer: Buffer
+  private readonly lengths = new Int32Array(BATCH)
+  private readonly priorities = new Uint32Array(BATCH)
+
+  private constructor(name: string, fd: number, access: QueueAccess, created: boolean) {
+    this.name = name
+    this.fd = fd
+    this.access = access
+    this.created = created
+    const [, maxMessages, messageSize] = addon.getattr(fd)
+    this.maxMessages = maxMessages
+    this.messageSize = messageSize
+    this.buffer = Buffer.allocUnsafe(access === 'write' ? 0 : messageSize * BATCH)
+    this.watcher = new addon.Watcher(fd, (status, events) => this.onReady(status, events))
+  }
+
+  /** Sends waiting for room in the queue. */
+  get waitingSends(): number {
+    return this.outbox.length
+  }
+
+  /** Whether close() has been called. */
+  get isClosed(): boolean {
+    return this.closed
+  }
+
+  /**
+   * Sends `data`, waiting for room while the queue is full (back-pressure:
+   * the kernel's POLLOUT wakes us; nothing spins, nothing is dropped). Sends
+   * of one priority leave in the order they were made; a waiting send of a
+   * higher priority overtakes waiting lower ones, as it would in the kernel.
+   * Do not change `data` until it settles.
+   */
+  send(data: Uint8Array, options: SendOptions = {}): Promise<void> {
+    const priority = options.priority ?? 0
+    // Checks first, so that an aborted signal takes no room and every
+    // failure is a rejection, never a synchronous throw.
+    const aborted = abortedError(options, 'send', this.name)
+    if (aborted !== undefined) return Promise.reject(aborted)
+    try {
+      const first = this.outbox[0]
+      if ((first === undefined || first.priority < priority) && this.trySend(data, priority)) return Promise.resolve()
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    return new Promise<void>((resolve, reject) => {
+      const waiter: Waiter<void> = new Waiter<void>(resolve, reject, options, 'send', this.name, (w) => {
+        const index = this.senders.indexOf(w)
+        if (index !== -1) {
+          this.senders.splice(index, 1)
+          this.outbox.splice(index, 1)
+        }
+        this.updateWatch()
+      })
+      // Higher priorities overtake pending lower ones here too, as they would
+      // in the kernel; within one priority, sends keep their order.
+      let index = this.outbox.length
+      while (index > 0 && (this.outbox[index - 1] as PendingSend).priority < priority) index--
+      this.senders.splice(index, 0, waiter)
+      this.outbox.splice(index, 0, { data, priority })
+      this.updateWatch()
+    })
+  }
+
+  /** Sends at once; false when the queue is full. Throws MqError on any other failure. */
+  trySend(data: Uint8Array, priority = 0): boolean {
+    this.assertOpen('send')
+    if (!Number.isInteger(priority) || priority < 0 || priority > MAX_PRIORITY) {
+      throw new MqError(`priority ${priority} is out of range: mq priorities are integers from 0 to ${MAX_PRIORITY}`, {
+        code: 'EINVAL',
+        syscall: 'mq_send',
+        queue: this.name,
+      })
+    }
+    try {
+      return addon.send(this.fd, data, priority)
+    } catch (error) {
+      throw toMqError(error, { queue: this.name, bytes: data.byteLength, messageSize: this.messageSize, access: this.access })
+    }
+  }
+
+  /** Receives the next message (highest priority first, FIFO within one), waiting while the queue is empty. */
+  receive(options: ReceiveOptions = {}): Promise<Message> {
+    const aborted = abortedError(options, 'receive', this.name)
+    if (aborted !== undefined) return Promise.reject(aborted)
+    try {
+      this.assertReadable('receive')
+      if (this.receivers.length === 0 && this.consumer === undefined) {
+        const message = this.tryReceive()
+        if (message !== undefined) return Promise.resolve(message)
+      }
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    return new Promise<Message>((resolve, reject) => {
+      const waiter = new Waiter<Message>(resolve, reject, options, 'receive', this.name, (w) => {
+        const index = this.receivers.indexOf(w)
+        if (index !== -1) this.receivers.splice(index, 1)
+        this.updateWatch()
+      })
+      this.receivers.push(waiter)
+      this.updateWatch()
+    })
+  }
+
+  /** Receives at once; undefined when the queue is empty. */
+  tryReceive(): Message | undefined {
+    this.assertReadable('receive')
+    const count = this.receiveBatch(1)
+    if (count === 0) return undefined
+    return { data: Buffer.from(this.buffer.subarray(0, this.lengths[0])), priority: this.priorities[0] ?? 0 }
+  }
+
+  /**
+   * Consume mode, for protocol layers: every message is handed to `handler`
+   * as soon as it arrives, drained in batches, without a copy (the bytes are
+   * valid only during the call). Returns a function that stops consuming.
+   * While consuming, receive() is not available.
+   */
+  consume(handler: MessageHandler): () => void {
+    this.assertReadable('consume')
+    if (this.consumer !== undefined || this.receivers.length > 0) {
+      throw new MqError(`queue ${this.name} already has a reader in this process`, { code: 'EBUSY', queue: this.name })
+    }
+    this.consumer = handler
+    this.updateWatch()
+    this.drainToConsumer()
+    return () => {
+      if (this.consumer === handler) {
+        this.consumer = undefined
+        this.updateWatch()
+      }
+    }
+  }
+
+  /**
+   * In consume mode, hands every message waiting now to the consumer,
+   * synchronously. Lets a reader look at this queue between other work
+   * instead of waiting for the next poll (the urgent lane uses it).
+   */
+  drainNow(): void {
+    if (this.consumer !== undefined && !this.closed) this.drainToConsumer()
+  }
+
+  /** Iterates over received messages; ends when the queue is closed. */
+  async *[Symbol.asyncIterator](): AsyncIterator<Message> {
+    while (!this.closed) {
+      try {
+        yield await this.receive()
+      } catch (error) {
+        if ((error as MqError).code === QUEUE_CLOSED) return
+        throw error
+      }
+    }
+  }
+
+  /** The attributes the kernel reports now. */
+  attributes(): QueueAttributes {
+    this.assertOpen('attributes')
+    try {
+      const [, maxMessages, messageSize, currentMessages] = addon.getattr(this.fd)
+      return { maxMessages, messageSize, currentMessages }
+    } catch (error) {
+      throw toMqError(error, { queue: this.name })
+    }
+  }
+
+  /** The queue's owner uid/gid and mode, as fstat on the descriptor reports them. */
+  owner(): QueueOwner {
+    this.assertOpen('owner')
+    try {
+      const [uid, gid, mode] = addon.fstat(this.fd)
+      return { uid, gid, mode }
+    } catch (error) {
+      throw toMqError(error, { queue: this.name })
+    }
+  }
+
+  /** Closes the descriptor; pending sends and receives reject with ERR_QUEUE_CLOSED. Does not unlink. */
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    this.consumer = undefined
+    this.watcher.close()
+    addon.close(this.fd)
+    this.fd = -1
+    const error = (what: string) =>
+      new MqError(`queue ${this.name} was closed while a ${what} was waiting`, { code: QUEUE_CLOSED, queue: this.name })
+    for (const waiter of this.receivers.splice(0)) waiter.reject(error('receive'))
+    for (const waiter of this.senders.splice(0)) waiter.reject(error('send'))
+    this.outbox.length = 0
+  }
+
+  private assertOpen(what: string): void {
+    if (this.closed) {
+      throw new MqError(`cannot ${what}: queue ${this.name} is closed`, { code: QUEUE_CLOSED, queue: this.name })
+    }
+  }
+
+  private assertReadable(what: string): void {
+    this.assertOpen(what)
+    if (this.access === 'write') {
+      throw new MqError(
+        `cannot ${what}: queue ${this.name} was opened for writing only (open it with access 'read' or 'readwrite')`,
+        {
+          code: 'EBADF',
+          syscall: 'mq_receive',
+          queue: this.name,
+        },
+      )
+    }
+  }
+
+  private receiveBatch(max: number): number {
+    try {
+      return addon.receiveMany(this.fd, this.buffer, this.messageSize, this.lengths, this.priorities, max)
+    } catch (error) {
+      throw toMqError(error, { queue: this.name, access: this.access })
+    }
+  }
+
+  private updateWatch(): void {
+    if (this.closed) return
+    const wanted =
+      (this.receivers.length > 0 || this.consumer !== undefined ? READABLE : 0) | (this.senders.length > 0 ? WRITABLE : 0)
+    if (wanted === this.watching) return
+    this.watching = wanted
+    this.watcher.start(wanted)
+  }
+
+  private onReady(status: number, events: number): void {
+    if (this.closed) return
+    if (status !== 0) {
+      const error = toMqError({ code: 'EIO', errno: status, syscall: 'poll' }, { queue: this.name })
+      for (const waiter of this.receivers.splice(0)) waiter.reject(error)
+      for (const waiter of this.senders.splice(0)) waiter.reject(error)
+      this.outbox.length = 0
+      this.updateWatch()
+      return
+    }
+    if (events & WRITABLE) this.flushSends()
+    if (events & READABLE) {
+      if (this.consumer !== undefined) this.drainToConsumer()
+      else this.feedReceivers()
+    }
+    this.updateWatch()
+  }
+
+  private flushSends(): void {
+    while (this.outbox.length > 0 && !this.closed) {
+      const next = this.outbox[0] as PendingSend
+      let sent: boolean
+      try {
+        sent = this.trySend(next.data, next.priority)
+      } catch (error) {
+        this.outbox.shift()
+        this.senders.shift()?.reject(error)
+        continue
+      }
+      if (!sent) return
+      this.outbox.shift()
+      this.senders.shift()?.resolve()
+    }
+  }
+
+  private feedReceivers(): void {
+    for (let round = 0; round < BATCHES_PER_WAKE && this.receivers.length > 0 && !this.closed; round++) {
+      let count: number
+      try {
+        count = this.receiveBatch(Math.min(BATCH, this.receivers.length))
+      } catch (error) {
+        this.receivers.shift()?.reject(error)
+        continue
+      }
+      if (count === 0) return
+      let offset = 0
+      for (let i = 0; i < count; i++) {
+        const length = this.lengths[i] ?? 0
+        const data = Buffer.from(this.buffer.subarray(offset, offset + length))
+        offset += this.messageSize
+        this.receivers.shift()?.resolve({ data, priority: this.priorities[i] ?? 0 })
+      }
+    }
+  }
+
+  private drainToConsumer(): void {
+    for (let round = 0; round < BATCHES_PER_WAKE; round++) {
+      const handler = this.consumer
+      if (handler === undefined || this.closed) return
+      const count = this.receiveBatch(BATCH)
+      for (let i = 0; i < count; i++) {
+        const offset = i * this.messageSize
+        handler(this.buffer.subarray(offset, offset + (this.lengths[i] ?? 0)), this.priorities[i] ?? 0)
+      }
+      if (count < BATCH) return
+    }
+  }
+}

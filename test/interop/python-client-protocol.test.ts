@@ -1,0 +1,184 @@
+/**
+ * docs/PROTOCOL.md is enough to write a client: test/python/mqrpc_client.py
+ * was written from it alone (ctypes over librt, a msgpack codec of its
+ * own, no mqrpc code), and here it talks to a real server in this process.
+ * It does the handshake, calls with results and errors, sends binary data,
+ * coalesces frames, splits a 20 KB body over several frames, reassembles a
+ * reply larger than its reply queue's message size, receives an event, and
+ * says GOODBYE; a second run is refused with a REJECT.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterEach, describe, expect, it } from 'vitest'
+import { Calc } from '../../examples/calc/service.js'
+import { Code, createServer, type Handlers, RpcError, type Server } from '../../src/index.js'
+import { queueExists, trackQueue, uniqueQueueName, useQueueGuard } from '../helpers/queues.js'
+import { Child } from '../helpers/spawn.js'
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
+const clientScript = join(repoRoot, 'test/python/mqrpc_client.py')
+const python = spawnSync('python3', ['--version'], { encoding: 'utf8' })
+const hasPython = python.status === 0
+
+/** Short heartbeats, so that the client must keep its session alive with PINGs while it waits for the event. */
+const HEARTBEAT_MS = 500
+
+let server: Server<typeof Calc> | undefined
+const children: Child[] = []
+
+useQueueGuard()
+
+afterEach(async () => {
+  for (const child of children.splice(0)) await child.kill()
+  await server?.close()
+  server = undefined
+})
+
+function startPython(args: readonly string[]): Child {
+  const process: ChildProcess = spawn('python3', [clientScript, ...args], { cwd: repoRoot, stdio: ['pipe', 'pipe', 'pipe'] })
+  const child = new Child(`python3 mqrpc_client.py ${args.join(' ')}`, process)
+  children.push(child)
+  return child
+}
+
+/** The JSON printed after `<step> ` by the Python client. */
+function step(lines: readonly string[], name: string): unknown {
+  const line = lines.find((l) => l.startsWith(`${name} `))
+  if (line === undefined) throw new Error(`the Python client printed no '${name}' line:\n${lines.join('\n')}`)
+  return JSON.parse(line.slice(name.length + 1))
+}
+
+async function startCalc(logged: string[]): Promise<Server<typeof Calc>> {
+  const handlers: Handlers<typeof Calc> = {
+    add: ({ a, b }) => a + b,
+    divide: ({ a, b }) => {
+      if (b === 0) throw new RpcError(Code.INVALID_ARGUMENT, `cannot divide ${a} by zero`)
+      return a / b
+    },
+    checksum: ({ data }) => {
+      let sum = 0
+      for (const byte of data) sum += byte
+      return { bytes: data.byteLength, sum }
+    },
+    log: ({ line }) => {
+      logged.push(line)
+    },
+    stop: (_input, ctx) => {
+      logged.push(`stop urgent=${ctx.urgent}`)
+      return null
+    },
+  }
+  server = await createServer(Calc, handlers, {
+    queue: uniqueQueueName('py'),
+    maxMessages: 10,
+    messageSize: 2048,
+    heartbeatMs: HEARTBEAT_MS,
+  })
+  trackQueue(`${server.queue}.urgent`)
+  return server
+}
+
+const title = 'a Python client written from docs/PROTOCOL.md'
+describe.skipIf(!hasPython)(hasPython ? title : `${title} (skipped: python3 is not on PATH)`, () => {
+  it('shakes hands, calls, splits and reassembles bodies, receives an event, and says goodbye', async () => {
+    const logged: string[] = []
+    const calc = await startCalc(logged)
+    const sessions: string[] = []
+    const ended: number[] = []
+    calc.on('session', (info) => sessions.push(info.id))
+    calc.on('sessionEnd', (_info, reason) => ended.push(reason.code))
+
+    const child = startPython([calc.queue, '--reply-size', '512'])
+    const replyLine = await child.waitForLine(/^reply_queue /)
+    const replyQueue = JSON.parse(replyLine.slice('reply_queue '.length)) as string
+    trackQueue(replyQueue)
+    expect(replyQueue).toMatch(/^\/mqrpc\.reply\.\d+\.[0-9a-f]{24}$/)
+
+    await child.waitForLine('ready', 20_000)
+    // Four heartbeat intervals of waiting: only the client's PINGs keep the
+    // session open (the server ends one silent for three).
+    await new Promise((resolve) => setTimeout(resolve, 4 * HEARTBEAT_MS))
+    expect(calc.sessionCount).toBe(1)
+    calc.emit('tick', { n: 7 })
+    const stdout = await child.success(20_000)
+    const lines = stdout.split('\n')
+
+    expect(step(lines, 'challenge')).toEqual({ nonceEchoed: true, tokenNonZero: true })
+    expect(step(lines, 'welcome')).toEqual({
+      service: 'calc',
+      fingerprint: Calc.fingerprint,
+      heartbeatMs: HEARTBEAT_MS,
+      maxBodyBytes: 16 * 1024 * 1024,
+      maxInFlight: 128,
+    })
+    expect(step(lines, 'add')).toBe(5.5)
+    expect(step(lines, 'divide')).toEqual({ code: Code.INVALID_ARGUMENT, message: 'cannot divide 1 by zero' })
+    expect(step(lines, 'checksum')).toEqual({ bytes: 256, sum: (255 * 256) / 2 })
+    expect(step(lines, 'pipelined')).toEqual([100, 101, 102])
+
+    let sum = 0
+    for (let i = 0; i < 20000; i++) sum += i % 251
+    const big = step(lines, 'checksum20k') as { result: unknown; requestFrames: number }
+    expect(big.result).toEqual({ bytes: 20000, sum })
+    expect(big.requestFrames).toBeGreaterThan(1)
+
+    const described = step(lines, 'describe') as Record<string, unknown>
+    expect(described).toMatchObject({
+      name: 'calc',
+      protocol: 1,
+      methods: ['add', 'checksum', 'divide', 'log', 'stop'],
+      replyMessageSize: 512,
+    })
+    expect(described.replyBytes as number).toBeGreaterThan(512)
+    expect(described.replyFrames as number).toBeGreaterThan(1)
+
+    expect(step(lines, 'fingerprint')).toEqual({ matchesWelcome: true })
+    expect(step(lines, 'late')).toMatchObject({ code: Code.DEADLINE_EXCEEDED })
+    expect(step(lines, 'deadline')).toBe(2)
+    expect(step(lines, 'unknown')).toMatchObject({ code: Code.UNIMPLEMENTED })
+    expect(step(lines, 'invalid')).toMatchObject({ code: Code.INVALID_ARGUMENT })
+    expect(step(lines, 'stop')).toBe(null)
+    expect(step(lines, 'pong')).toBe(true)
+    expect(step(lines, 'event')).toEqual({ name: 'tick', payload: { n: 7 }, seq: 1 })
+    expect((step(lines, 'heartbeat') as { pongs: number }).pongs).toBeGreaterThanOrEqual(3)
+    expect(step(lines, 'forged')).toBe(0)
+    expect(lines).toContain('bye')
+
+    // The one-way call ran (no reply was sent), the urgent call came through
+    // the urgent lane (which the server may read first: no order across lanes).
+    expect([...logged].sort()).toEqual(['hello from python', 'stop urgent=true'])
+    // GOODBYE ended the session on the server, and the client removed its reply queue.
+    await expect.poll(() => ended, { timeout: 10_000 }).toEqual([Code.CANCELLED])
+    expect(sessions).toHaveLength(1)
+    expect(calc.sessionCount).toBe(0)
+    expect(queueExists(replyQueue)).toBe(false)
+  })
+
+  it('is refused with a REJECT carrying its nonce: wrong service, readable reply queue, other schema', async () => {
+    const calc = await startCalc([])
+    const cases: { args: string[]; code: Code; message: RegExp; detailKeys: string[] }[] = [
+      { args: ['--service', 'nope'], code: Code.NOT_FOUND, message: /serves 'calc', not 'nope'/, detailKeys: ['service'] },
+      { args: ['--reply-mode', '644'], code: Code.PERMISSION_DENIED, message: /others could read replies/, detailKeys: [] },
+      // The fingerprint refusal carries the server's whole schema: a REJECT
+      // body larger than the 512-byte reply queue, reassembled from frames.
+      {
+        args: ['--fingerprint', '00000000000000000000000000000000'],
+        code: Code.FAILED_PRECONDITION,
+        message: /differs from the server's/,
+        detailKeys: ['fingerprint', 'shape'],
+      },
+    ]
+    for (const { args, code, message, detailKeys } of cases) {
+      const child = startPython([calc.queue, '--reply-size', '512', '--expect-reject', ...args])
+      const replyLine = await child.waitForLine(/^reply_queue /)
+      trackQueue(JSON.parse(replyLine.slice('reply_queue '.length)) as string)
+      const lines = (await child.success(20_000)).split('\n')
+      const reject = step(lines, 'reject') as { code: number; message: string; detailKeys: string[] }
+      expect(reject.code).toBe(code)
+      expect(reject.message).toMatch(message)
+      expect(reject.detailKeys).toEqual(detailKeys)
+    }
+    expect(calc.sessionCount).toBe(0)
+  })
+})
