@@ -1,13 +1,11 @@
 #include <napi.h>
 
 #include "queue.h"
-#include "watcher.h"
 
 namespace {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   mqrpc::InitQueue(env, exports);
-  mqrpc::InitWatcher(env, exports);
   return exports;
 }
 

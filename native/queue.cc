@@ -1,7 +1,24 @@
-// Thin, non-blocking bindings of the POSIX message queue syscalls.
-// Every descriptor is opened with O_NONBLOCK, so no call here can park the
-// main thread: "would block" comes back as a value (false / -1), and waiting
-// is the job of the Watcher (libuv poll) and the JS layer above it.
+// A POSIX message queue descriptor, owned by a JavaScript object.
+//
+// Thin, non-blocking bindings of the message queue syscalls. Every
+// descriptor is opened with O_NONBLOCK, so no call here can park the main
+// thread: "would block" comes back as a value (false / 0), and waiting is
+// the job of the poll handle (watcher.h) and the JS layer above it.
+//
+// Ownership. The descriptor never travels to JavaScript as a number: a Queue
+// object holds it together with its poll handle, and releases both (the
+// handle through uv_close, then mq_close) in whichever comes first of
+//   - close(), the explicit way;
+//   - the object's finalizer, when JavaScript drops it unclosed;
+//   - an environment cleanup hook, when the environment ends (a worker
+//     thread that exits or is terminated, like zeromq.js's reaper).
+//
+// Reachability. The callback given to watch() is held by a strong
+// reference, and the Queue object pins itself, only while the poll is
+// active: a wait in progress keeps its queue (and whoever the callback
+// reaches) alive, as a listening socket does. With nothing waiting, no
+// native root points at the callback or the object, so a queue that is
+// dropped unclosed can be collected, and its descriptor is closed then.
 #include "queue.h"
 
 #include <fcntl.h>
@@ -13,21 +30,16 @@
 #include <string>
 
 #include "errors.h"
+#include "watcher.h"
 
 namespace mqrpc {
 namespace {
 
 constexpr int kAccessRead = 1;
 constexpr int kAccessWrite = 2;
-
-bool ReadFd(const Napi::CallbackInfo& info, size_t index, mqd_t* fd) {
-  if (info.Length() <= index || !info[index].IsNumber()) {
-    ThrowType(info.Env(), "queue descriptor must be a number");
-    return false;
-  }
-  *fd = info[index].As<Napi::Number>().Int32Value();
-  return true;
-}
+constexpr int kReadable = 1;
+constexpr int kWritable = 2;
+constexpr mqd_t kNoQueue = static_cast<mqd_t>(-1);
 
 int AccessFlags(int access) {
   if (access == (kAccessRead | kAccessWrite)) return O_RDWR;
@@ -35,67 +47,367 @@ int AccessFlags(int access) {
   return O_RDONLY;
 }
 
-// open(name, access, create, exclusive, mode, maxMessages, messageSize)
-//   -> [fd, created]
-// With create && !exclusive we first try O_EXCL so that we know whether we
-// made the queue: only a queue we created gets its mode set with fchmod
-// (mq_open filters the mode through the umask; fchmod restores the mode the
-// caller asked for), and a queue someone else made is left as it is.
-Napi::Value Open(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 7 || !info[0].IsString()) {
-    ThrowType(env, "open(name, access, create, exclusive, mode, maxMessages, messageSize)");
-    return env.Undefined();
-  }
-  std::string name = info[0].As<Napi::String>().Utf8Value();
-  int access = info[1].As<Napi::Number>().Int32Value();
-  bool create = info[2].ToBoolean();
-  bool exclusive = info[3].ToBoolean();
-  mode_t mode = static_cast<mode_t>(info[4].As<Napi::Number>().Uint32Value());
-  long max_messages = info[5].As<Napi::Number>().Int64Value();
-  long message_size = info[6].As<Napi::Number>().Int64Value();
-
-  int flags = AccessFlags(access) | O_NONBLOCK | O_CLOEXEC;
-  mqd_t fd = static_cast<mqd_t>(-1);
-  bool created = false;
-  if (create) {
-    struct mq_attr attr = {};
-    attr.mq_maxmsg = max_messages;
-    attr.mq_msgsize = message_size;
-    fd = mq_open(name.c_str(), flags | O_CREAT | O_EXCL, mode, &attr);
-    if (fd != static_cast<mqd_t>(-1)) {
-      created = true;
-    } else if (errno != EEXIST || exclusive) {
-      ThrowErrno(env, errno, "mq_open");
-      return env.Undefined();
-    }
-  }
-  if (!created) {
-    fd = mq_open(name.c_str(), flags);
-    if (fd == static_cast<mqd_t>(-1)) {
-      ThrowErrno(env, errno, "mq_open");
-      return env.Undefined();
-    }
-  }
-  if (created && fchmod(fd, mode) != 0) {
-    int err = errno;
-    mq_close(fd);
-    mq_unlink(name.c_str());
-    ThrowErrno(env, err, "fchmod");
-    return env.Undefined();
-  }
-  Napi::Array result = Napi::Array::New(env, 2);
-  result.Set(0u, Napi::Number::New(env, fd));
-  result.Set(1u, Napi::Boolean::New(env, created));
+Napi::Value AttrArray(Napi::Env env, const struct mq_attr& attr) {
+  Napi::Array result = Napi::Array::New(env, 4);
+  result.Set(0u, Napi::Number::New(env, static_cast<double>(attr.mq_flags)));
+  result.Set(1u, Napi::Number::New(env, static_cast<double>(attr.mq_maxmsg)));
+  result.Set(2u, Napi::Number::New(env, static_cast<double>(attr.mq_msgsize)));
+  result.Set(3u, Napi::Number::New(env, static_cast<double>(attr.mq_curmsgs)));
   return result;
 }
 
-Napi::Value Close(const Napi::CallbackInfo& info) {
-  mqd_t fd;
-  if (!ReadFd(info, 0, &fd)) return info.Env().Undefined();
-  if (mq_close(fd) != 0) ThrowErrno(info.Env(), errno, "mq_close");
-  return info.Env().Undefined();
-}
+class Queue : public Napi::ObjectWrap<Queue> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "Queue",
+                       {
+                           InstanceAccessor<&Queue::Created>("created"),
+                           InstanceAccessor<&Queue::IsOpen>("isOpen"),
+                           InstanceMethod<&Queue::Send>("send"),
+                           InstanceMethod<&Queue::ReceiveMany>("receiveMany"),
+                           InstanceMethod<&Queue::GetAttr>("getattr"),
+                           InstanceMethod<&Queue::SetAttr>("setattr"),
+                           InstanceMethod<&Queue::Fstat>("fstat"),
+                           InstanceMethod<&Queue::Watch>("watch"),
+                           InstanceMethod<&Queue::Close>("close"),
+                       });
+  }
+
+  // new Queue(name, access, create, exclusive, mode, maxMessages, messageSize)
+  // With create && !exclusive we first try O_EXCL so that we know whether we
+  // made the queue: only a queue we created gets its mode set with fchmod
+  // (mq_open filters the mode through the umask; fchmod restores the mode the
+  // caller asked for), and a queue someone else made is left as it is.
+  explicit Queue(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Queue>(info), env_(info.Env()) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 7 || !info[0].IsString() || !info[1].IsNumber() || !info[4].IsNumber() ||
+        !info[5].IsNumber() || !info[6].IsNumber()) {
+      ThrowType(env, "new Queue(name, access, create, exclusive, mode, maxMessages, messageSize)");
+      return;
+    }
+    uv_loop_t* loop = nullptr;
+    if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) {
+      Napi::Error::New(env, "no libuv loop for this environment").ThrowAsJavaScriptException();
+      return;
+    }
+    std::string name = info[0].As<Napi::String>().Utf8Value();
+    int access = info[1].As<Napi::Number>().Int32Value();
+    bool create = info[2].ToBoolean();
+    bool exclusive = info[3].ToBoolean();
+    mode_t mode = static_cast<mode_t>(info[4].As<Napi::Number>().Uint32Value());
+    long max_messages = info[5].As<Napi::Number>().Int64Value();
+    long message_size = info[6].As<Napi::Number>().Int64Value();
+
+    int flags = AccessFlags(access) | O_NONBLOCK | O_CLOEXEC;
+    mqd_t fd = kNoQueue;
+    bool created = false;
+    if (create) {
+      struct mq_attr attr = {};
+      attr.mq_maxmsg = max_messages;
+      attr.mq_msgsize = message_size;
+      fd = mq_open(name.c_str(), flags | O_CREAT | O_EXCL, mode, &attr);
+      if (fd != kNoQueue) {
+        created = true;
+      } else if (errno != EEXIST || exclusive) {
+        ThrowErrno(env, errno, "mq_open");
+        return;
+      }
+    }
+    if (!created) {
+      fd = mq_open(name.c_str(), flags);
+      if (fd == kNoQueue) {
+        ThrowErrno(env, errno, "mq_open");
+        return;
+      }
+    }
+    if (created && fchmod(fd, mode) != 0) {
+      int err = errno;
+      mq_close(fd);
+      mq_unlink(name.c_str());
+      ThrowErrno(env, err, "fchmod");
+      return;
+    }
+    int rc = watcher_.Init(loop, fd, OnReady, this);
+    if (rc != 0) {
+      mq_close(fd);
+      if (created) mq_unlink(name.c_str());
+      ThrowErrno(env, -rc, "uv_poll_init");
+      return;
+    }
+    if (napi_add_env_cleanup_hook(env, OnEnvCleanup, this) != napi_ok) {
+      watcher_.Close();
+      mq_close(fd);
+      if (created) mq_unlink(name.c_str());
+      Napi::Error::New(env, "cannot register the queue with its environment").ThrowAsJavaScriptException();
+      return;
+    }
+    hooked_ = true;
+    fd_ = fd;
+    created_ = created;
+  }
+
+  // The finalizer of a queue dropped unclosed, or the environment's final
+  // sweep. Only the OS resources are released here; the references are
+  // members, released by their own destructors.
+  ~Queue() override {
+    ReleaseResources();
+    if (hooked_) {
+      hooked_ = false;
+      napi_remove_env_cleanup_hook(env_, OnEnvCleanup, this);
+    }
+  }
+
+ private:
+  // The environment ends (a worker exits or is terminated; the main thread
+  // at its end): close the handle and the descriptor now, whether or not
+  // the finalizer ever runs. Node runs the loop once more for uv_close.
+  static void OnEnvCleanup(void* arg) {
+    auto* self = static_cast<Queue*>(arg);
+    self->hooked_ = false;
+    self->ReleaseResources();
+  }
+
+  // Closes the poll handle (uv_close) and then the descriptor. Returns the
+  // errno of a failed mq_close, or 0.
+  int ReleaseResources() {
+    watcher_.Close();
+    if (fd_ == kNoQueue) return 0;
+    int err = mq_close(fd_) == 0 ? 0 : errno;
+    fd_ = kNoQueue;
+    return err;
+  }
+
+  // Lets go of the callback and of the pin: nothing native keeps the queue alive.
+  void Unpin() {
+    callback_.Reset();
+    if (pinned_) {
+      pinned_ = false;
+      Unref();
+    }
+  }
+
+  bool CheckOpen(Napi::Env env, const char* syscall) {
+    if (fd_ != kNoQueue) return true;
+    ThrowErrno(env, EBADF, syscall);
+    return false;
+  }
+
+  Napi::Value Created(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), created_); }
+
+  Napi::Value IsOpen(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), fd_ != kNoQueue); }
+
+  // send(bytes, priority) -> true when sent, false when the queue is full.
+  Napi::Value Send(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!CheckOpen(env, "mq_send")) return env.Undefined();
+    if (info.Length() < 2 || !info[0].IsTypedArray() || !info[1].IsNumber()) {
+      ThrowType(env, "send(bytes, priority)");
+      return env.Undefined();
+    }
+    Napi::Uint8Array bytes = info[0].As<Napi::Uint8Array>();
+    unsigned priority = info[1].As<Napi::Number>().Uint32Value();
+    const char* data = reinterpret_cast<const char*>(bytes.Data());
+    for (;;) {
+      if (mq_send(fd_, data, bytes.ByteLength(), priority) == 0) return Napi::Boolean::New(env, true);
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) return Napi::Boolean::New(env, false);
+      ThrowErrno(env, errno, "mq_send");
+      return env.Undefined();
+    }
+  }
+
+  // receiveMany(buffer, slotSize, lengths, priorities, max) -> count.
+  // Reads up to `max` waiting messages into consecutive slots of `buffer`,
+  // each slot `slotSize` bytes (at least the queue's mq_msgsize), so a burst
+  // costs one crossing into C++ instead of one per message. Returns 0 when
+  // the queue is empty.
+  Napi::Value ReceiveMany(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!CheckOpen(env, "mq_receive")) return env.Undefined();
+    if (info.Length() < 5 || !info[0].IsTypedArray() || !info[2].IsTypedArray() || !info[3].IsTypedArray()) {
+      ThrowType(env, "receiveMany(buffer, slotSize, lengths, priorities, max)");
+      return env.Undefined();
+    }
+    Napi::Uint8Array buffer = info[0].As<Napi::Uint8Array>();
+    size_t slot_size = info[1].As<Napi::Number>().Uint32Value();
+    Napi::Int32Array lengths = info[2].As<Napi::Int32Array>();
+    Napi::Uint32Array priorities = info[3].As<Napi::Uint32Array>();
+    size_t max = info[4].As<Napi::Number>().Uint32Value();
+    size_t slots = slot_size == 0 ? 0 : buffer.ByteLength() / slot_size;
+    if (max > slots) max = slots;
+    if (max > lengths.ElementLength()) max = lengths.ElementLength();
+    if (max > priorities.ElementLength()) max = priorities.ElementLength();
+
+    char* base = reinterpret_cast<char*>(buffer.Data());
+    size_t count = 0;
+    while (count < max) {
+      unsigned priority = 0;
+      ssize_t n = mq_receive(fd_, base + count * slot_size, slot_size, &priority);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN) break;
+        // Messages already taken must not be lost: report them now; the
+        // error will come back on the next call.
+        if (count > 0) break;
+        ThrowErrno(env, errno, "mq_receive");
+        return env.Undefined();
+      }
+      lengths[count] = static_cast<int32_t>(n);
+      priorities[count] = priority;
+      ++count;
+    }
+    return Napi::Number::New(env, static_cast<double>(count));
+  }
+
+  // getattr() -> [flags, maxMessages, messageSize, currentMessages]
+  Napi::Value GetAttr(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!CheckOpen(env, "mq_getattr")) return env.Undefined();
+    struct mq_attr attr = {};
+    if (mq_getattr(fd_, &attr) != 0) {
+      ThrowErrno(env, errno, "mq_getattr");
+      return env.Undefined();
+    }
+    return AttrArray(env, attr);
+  }
+
+  // setattr(flags) -> previous attributes. Only O_NONBLOCK can change (a
+  // kernel rule); the JS layer never clears it.
+  Napi::Value SetAttr(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!CheckOpen(env, "mq_setattr")) return env.Undefined();
+    if (info.Length() < 1 || !info[0].IsNumber()) {
+      ThrowType(env, "setattr(flags)");
+      return env.Undefined();
+    }
+    struct mq_attr attr = {};
+    struct mq_attr old = {};
+    attr.mq_flags = info[0].As<Napi::Number>().Int64Value();
+    if (mq_setattr(fd_, &attr, &old) != 0) {
+      ThrowErrno(env, errno, "mq_setattr");
+      return env.Undefined();
+    }
+    return AttrArray(env, old);
+  }
+
+  // fstat() -> [uid, gid, mode]: the queue's owner, which is the identity
+  // the kernel recorded for whoever created it.
+  Napi::Value Fstat(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!CheckOpen(env, "fstat")) return env.Undefined();
+    struct stat st = {};
+    if (fstat(fd_, &st) != 0) {
+      ThrowErrno(env, errno, "fstat");
+      return env.Undefined();
+    }
+    Napi::Array result = Napi::Array::New(env, 3);
+    result.Set(0u, Napi::Number::New(env, st.st_uid));
+    result.Set(1u, Napi::Number::New(env, st.st_gid));
+    result.Set(2u, Napi::Number::New(env, st.st_mode & 07777));
+    return result;
+  }
+
+  // watch(events, callback(status, events)): events is a mask of 1
+  // (readable) and 2 (writable); 0 stops watching and lets go of the
+  // callback. While watching, the callback and this object are held
+  // strongly (a wait in progress keeps its queue alive); otherwise not.
+  Napi::Value Watch(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!CheckOpen(env, "poll")) return env.Undefined();
+    if (info.Length() < 1 || !info[0].IsNumber()) {
+      ThrowType(env, "watch(events, callback)");
+      return env.Undefined();
+    }
+    int mask = info[0].As<Napi::Number>().Int32Value();
+    int events = 0;
+    if (mask & kReadable) events |= UV_READABLE;
+    if (mask & kWritable) events |= UV_WRITABLE;
+    if (events == 0) {
+      watcher_.Stop();
+      Unpin();
+      return env.Undefined();
+    }
+    if (info.Length() < 2 || !info[1].IsFunction()) {
+      ThrowType(env, "watch(events, callback)");
+      return env.Undefined();
+    }
+    int rc = watcher_.Start(events);
+    if (rc != 0) {
+      ThrowErrno(env, -rc, "uv_poll_start");
+      return env.Undefined();
+    }
+    Napi::Function callback = info[1].As<Napi::Function>();
+    if (callback_.IsEmpty() || callback_.Value() != callback) callback_ = Napi::Persistent(callback);
+    if (!pinned_) {
+      pinned_ = true;
+      Ref();
+    }
+    return env.Undefined();
+  }
+
+  // close(): releases the poll handle and the descriptor; idempotent.
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (hooked_) {
+      hooked_ = false;
+      napi_remove_env_cleanup_hook(env_, OnEnvCleanup, this);
+    }
+    int err = ReleaseResources();
+    Unpin();
+    if (err != 0) ThrowErrno(env, err, "mq_close");
+    return env.Undefined();
+  }
+
+  // From libuv's poll phase. Plain Node-API calls, each checked: while a
+  // worker is being terminated JavaScript can no longer run, and a poll that
+  // fires then must be dropped quietly, not turned into a fatal error.
+  static void OnReady(void* owner, int status, int uv_events) {
+    auto* self = static_cast<Queue*>(owner);
+    if (self->callback_.IsEmpty()) return;
+    napi_env env = self->env_;
+    napi_handle_scope scope = nullptr;
+    if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+    // Local handles keep this object and the callback alive through the
+    // call, even if the callback closes the queue or stops watching.
+    napi_value receiver = nullptr;
+    napi_value callback = nullptr;
+    napi_value argv[2] = {nullptr, nullptr};
+    int mask = 0;
+    if (uv_events & UV_READABLE) mask |= kReadable;
+    if (uv_events & UV_WRITABLE) mask |= kWritable;
+    napi_ref self_ref = static_cast<const Napi::Reference<Napi::Object>&>(*self);
+    napi_ref callback_ref = self->callback_;
+    if (napi_get_reference_value(env, self_ref, &receiver) == napi_ok && receiver != nullptr &&
+        napi_get_reference_value(env, callback_ref, &callback) == napi_ok && callback != nullptr &&
+        napi_create_uint32(env, static_cast<uint32_t>(status < 0 ? -status : 0), &argv[0]) == napi_ok &&
+        napi_create_uint32(env, static_cast<uint32_t>(mask), &argv[1]) == napi_ok) {
+      // napi_make_callback, not napi_call_function: it runs the microtask
+      // queue afterwards, so promises settled by the callback resume before
+      // libuv polls again.
+      napi_value result = nullptr;
+      if (napi_make_callback(env, nullptr, receiver, callback, 2, argv, &result) != napi_ok) {
+        // A throw from the callback has no JS caller to land in: report it
+        // as an uncaught exception instead of leaving it pending in C++
+        // (a no-op when the environment is being torn down).
+        bool pending = false;
+        napi_value error = nullptr;
+        if (napi_is_exception_pending(env, &pending) == napi_ok && pending &&
+            napi_get_and_clear_last_exception(env, &error) == napi_ok) {
+          napi_fatal_exception(env, error);
+        }
+      }
+    }
+    napi_close_handle_scope(env, scope);
+  }
+
+  napi_env env_;
+  mqd_t fd_ = kNoQueue;
+  bool created_ = false;
+  bool hooked_ = false;
+  bool pinned_ = false;
+  Watcher watcher_;
+  Napi::FunctionReference callback_;
+};
 
 Napi::Value Unlink(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -108,139 +420,11 @@ Napi::Value Unlink(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// send(fd, bytes, priority) -> true when sent, false when the queue is full.
-Napi::Value Send(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  mqd_t fd;
-  if (!ReadFd(info, 0, &fd)) return env.Undefined();
-  if (info.Length() < 3 || !info[1].IsTypedArray()) {
-    ThrowType(env, "send(fd, bytes, priority)");
-    return env.Undefined();
-  }
-  Napi::Uint8Array bytes = info[1].As<Napi::Uint8Array>();
-  unsigned priority = info[2].As<Napi::Number>().Uint32Value();
-  const char* data = reinterpret_cast<const char*>(bytes.Data());
-  for (;;) {
-    if (mq_send(fd, data, bytes.ByteLength(), priority) == 0) return Napi::Boolean::New(env, true);
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN) return Napi::Boolean::New(env, false);
-    ThrowErrno(env, errno, "mq_send");
-    return env.Undefined();
-  }
-}
-
-// receiveMany(fd, buffer, slotSize, lengths, priorities, max) -> count.
-// Reads up to `max` waiting messages into consecutive slots of `buffer`,
-// each slot `slotSize` bytes (at least the queue's mq_msgsize), so a burst
-// costs one crossing into C++ instead of one per message. Returns 0 when
-// the queue is empty.
-Napi::Value ReceiveMany(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  mqd_t fd;
-  if (!ReadFd(info, 0, &fd)) return env.Undefined();
-  if (info.Length() < 6 || !info[1].IsTypedArray() || !info[3].IsTypedArray() ||
-      !info[4].IsTypedArray()) {
-    ThrowType(env, "receiveMany(fd, buffer, slotSize, lengths, priorities, max)");
-    return env.Undefined();
-  }
-  Napi::Uint8Array buffer = info[1].As<Napi::Uint8Array>();
-  size_t slot_size = info[2].As<Napi::Number>().Uint32Value();
-  Napi::Int32Array lengths = info[3].As<Napi::Int32Array>();
-  Napi::Uint32Array priorities = info[4].As<Napi::Uint32Array>();
-  size_t max = info[5].As<Napi::Number>().Uint32Value();
-  size_t slots = slot_size == 0 ? 0 : buffer.ByteLength() / slot_size;
-  if (max > slots) max = slots;
-  if (max > lengths.ElementLength()) max = lengths.ElementLength();
-  if (max > priorities.ElementLength()) max = priorities.ElementLength();
-
-  char* base = reinterpret_cast<char*>(buffer.Data());
-  size_t count = 0;
-  while (count < max) {
-    unsigned priority = 0;
-    ssize_t n = mq_receive(fd, base + count * slot_size, slot_size, &priority);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN) break;
-      // Messages already taken must not be lost: report them now; the
-      // error will come back on the next call.
-      if (count > 0) break;
-      ThrowErrno(env, errno, "mq_receive");
-      return env.Undefined();
-    }
-    lengths[count] = static_cast<int32_t>(n);
-    priorities[count] = priority;
-    ++count;
-  }
-  return Napi::Number::New(env, static_cast<double>(count));
-}
-
-Napi::Value AttrArray(Napi::Env env, const struct mq_attr& attr) {
-  Napi::Array result = Napi::Array::New(env, 4);
-  result.Set(0u, Napi::Number::New(env, static_cast<double>(attr.mq_flags)));
-  result.Set(1u, Napi::Number::New(env, static_cast<double>(attr.mq_maxmsg)));
-  result.Set(2u, Napi::Number::New(env, static_cast<double>(attr.mq_msgsize)));
-  result.Set(3u, Napi::Number::New(env, static_cast<double>(attr.mq_curmsgs)));
-  return result;
-}
-
-// getattr(fd) -> [flags, maxMessages, messageSize, currentMessages]
-Napi::Value GetAttr(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  mqd_t fd;
-  if (!ReadFd(info, 0, &fd)) return env.Undefined();
-  struct mq_attr attr = {};
-  if (mq_getattr(fd, &attr) != 0) {
-    ThrowErrno(env, errno, "mq_getattr");
-    return env.Undefined();
-  }
-  return AttrArray(env, attr);
-}
-
-// setattr(fd, flags) -> previous attributes. Only O_NONBLOCK can change
-// (a kernel rule); the JS layer never clears it.
-Napi::Value SetAttr(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  mqd_t fd;
-  if (!ReadFd(info, 0, &fd)) return env.Undefined();
-  struct mq_attr attr = {};
-  struct mq_attr old = {};
-  attr.mq_flags = info[1].As<Napi::Number>().Int64Value();
-  if (mq_setattr(fd, &attr, &old) != 0) {
-    ThrowErrno(env, errno, "mq_setattr");
-    return env.Undefined();
-  }
-  return AttrArray(env, old);
-}
-
-// fstat(fd) -> [uid, gid, mode]: the queue's owner, which is the identity
-// the kernel recorded for whoever created it.
-Napi::Value Fstat(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  mqd_t fd;
-  if (!ReadFd(info, 0, &fd)) return env.Undefined();
-  struct stat st = {};
-  if (fstat(fd, &st) != 0) {
-    ThrowErrno(env, errno, "fstat");
-    return env.Undefined();
-  }
-  Napi::Array result = Napi::Array::New(env, 3);
-  result.Set(0u, Napi::Number::New(env, st.st_uid));
-  result.Set(1u, Napi::Number::New(env, st.st_gid));
-  result.Set(2u, Napi::Number::New(env, st.st_mode & 07777));
-  return result;
-}
-
 }  // namespace
 
 void InitQueue(Napi::Env env, Napi::Object exports) {
-  exports.Set("open", Napi::Function::New(env, Open, "open"));
-  exports.Set("close", Napi::Function::New(env, Close, "close"));
   exports.Set("unlink", Napi::Function::New(env, Unlink, "unlink"));
-  exports.Set("send", Napi::Function::New(env, Send, "send"));
-  exports.Set("receiveMany", Napi::Function::New(env, ReceiveMany, "receiveMany"));
-  exports.Set("getattr", Napi::Function::New(env, GetAttr, "getattr"));
-  exports.Set("setattr", Napi::Function::New(env, SetAttr, "setattr"));
-  exports.Set("fstat", Napi::Function::New(env, Fstat, "fstat"));
+  exports.Set("Queue", Queue::Define(env));
 }
 
 }  // namespace mqrpc

@@ -11,7 +11,7 @@
  */
 import { addon } from './load-addon.js'
 import { MqError, QUEUE_CLOSED, toMqError } from './mq-error.js'
-import { type NativeAccess, type NativeWatcher, READABLE, WRITABLE } from './native.js'
+import { type NativeAccess, type NativeQueue, READABLE, WRITABLE } from './native.js'
 import { queueNameProblem } from './queue-name-rules.js'
 import { abortedError, Waiter, type WaitOptions } from './waiter.js'
 
@@ -91,10 +91,9 @@ export class MessageQueue implements AsyncIterable<Message> {
     const maxMessages = options.maxMessages ?? 10
     const messageSize = options.messageSize ?? 8192
     const ctx = { queue: name, maxMessages, messageSize, mode, access, create: options.create ?? false }
-    let fd: number
-    let created: boolean
+    let native: NativeQueue
     try {
-      ;[fd, created] = addon.open(
+      native = new addon.Queue(
         name,
         ACCESS[access],
         options.create ?? false,
@@ -106,7 +105,7 @@ export class MessageQueue implements AsyncIterable<Message> {
     } catch (error) {
       throw toMqError(error, ctx)
     }
-    return new MessageQueue(name, fd, access, created)
+    return new MessageQueue(name, native, access)
   }
 
   /** Removes the name `name` (the queue lives on until its last descriptor closes). Throws MqError. */
@@ -131,10 +130,13 @@ export class MessageQueue implements AsyncIterable<Message> {
   /** The queue's `mq_maxmsg`. */
   readonly maxMessages: number
 
-  private fd: number
+  // Owns the descriptor and its poll handle; released by close(), or by the
+  // addon when this object is collected unclosed or its thread ends.
+  private readonly native: NativeQueue
   private closed = false
-  private readonly watcher: NativeWatcher
   private watching = 0
+  // Held by the addon only while watching: an idle queue is collectable.
+  private readonly onReadyCallback = (status: number, events: number): void => this.onReady(status, events)
   private readonly receivers: Waiter<Message>[] = []
   private readonly senders: Waiter<void>[] = []
   private readonly outbox: PendingSend[] = []
@@ -143,16 +145,15 @@ export class MessageQueue implements AsyncIterable<Message> {
   private readonly lengths = new Int32Array(BATCH)
   private readonly priorities = new Uint32Array(BATCH)
 
-  private constructor(name: string, fd: number, access: QueueAccess, created: boolean) {
+  private constructor(name: string, native: NativeQueue, access: QueueAccess) {
     this.name = name
-    this.fd = fd
+    this.native = native
     this.access = access
-    this.created = created
-    const [, maxMessages, messageSize] = addon.getattr(fd)
+    this.created = native.created
+    const [, maxMessages, messageSize] = native.getattr()
     this.maxMessages = maxMessages
     this.messageSize = messageSize
     this.buffer = Buffer.allocUnsafe(access === 'write' ? 0 : messageSize * BATCH)
-    this.watcher = new addon.Watcher(fd, (status, events) => this.onReady(status, events))
   }
 
   /** Sends waiting for room in the queue. */
@@ -214,7 +215,7 @@ export class MessageQueue implements AsyncIterable<Message> {
       })
     }
     try {
-      return addon.send(this.fd, data, priority)
+      return this.native.send(data, priority)
     } catch (error) {
       throw toMqError(error, { queue: this.name, bytes: data.byteLength, messageSize: this.messageSize, access: this.access })
     }
@@ -299,7 +300,7 @@ export class MessageQueue implements AsyncIterable<Message> {
   attributes(): QueueAttributes {
     this.assertOpen('attributes')
     try {
-      const [, maxMessages, messageSize, currentMessages] = addon.getattr(this.fd)
+      const [, maxMessages, messageSize, currentMessages] = this.native.getattr()
       return { maxMessages, messageSize, currentMessages }
     } catch (error) {
       throw toMqError(error, { queue: this.name })
@@ -310,7 +311,7 @@ export class MessageQueue implements AsyncIterable<Message> {
   owner(): QueueOwner {
     this.assertOpen('owner')
     try {
-      const [uid, gid, mode] = addon.fstat(this.fd)
+      const [uid, gid, mode] = this.native.fstat()
       return { uid, gid, mode }
     } catch (error) {
       throw toMqError(error, { queue: this.name })
@@ -322,9 +323,7 @@ export class MessageQueue implements AsyncIterable<Message> {
     if (this.closed) return
     this.closed = true
     this.consumer = undefined
-    this.watcher.close()
-    addon.close(this.fd)
-    this.fd = -1
+    this.native.close()
     const error = (what: string) =>
       new MqError(`queue ${this.name} was closed while a ${what} was waiting`, { code: QUEUE_CLOSED, queue: this.name })
     for (const waiter of this.receivers.splice(0)) waiter.reject(error('receive'))
@@ -354,7 +353,7 @@ export class MessageQueue implements AsyncIterable<Message> {
 
   private receiveBatch(max: number): number {
     try {
-      return addon.receiveMany(this.fd, this.buffer, this.messageSize, this.lengths, this.priorities, max)
+      return this.native.receiveMany(this.buffer, this.messageSize, this.lengths, this.priorities, max)
     } catch (error) {
       throw toMqError(error, { queue: this.name, access: this.access })
     }
@@ -366,7 +365,7 @@ export class MessageQueue implements AsyncIterable<Message> {
       (this.receivers.length > 0 || this.consumer !== undefined ? READABLE : 0) | (this.senders.length > 0 ? WRITABLE : 0)
     if (wanted === this.watching) return
     this.watching = wanted
-    this.watcher.start(wanted)
+    this.native.watch(wanted, this.onReadyCallback)
   }
 
   private onReady(status: number, events: number): void {

@@ -11,18 +11,46 @@ export type NativeAccess = 1 | 2 | 3
 export const READABLE = 1
 export const WRITABLE = 2
 
-/** A libuv poll handle on one queue descriptor. */
-export interface NativeWatcher {
-  /** Watch for a mask of READABLE | WRITABLE; 0 stops. */
-  start(events: number): void
-  stop(): void
-  /** Releases the handle through uv_close; the watcher is dead afterwards. */
+/**
+ * One open queue: owns its descriptor and the libuv poll handle on it (the
+ * descriptor never reaches JavaScript). Both are released by close(), by
+ * the object's finalizer when it is dropped unclosed, and when its
+ * environment ends (a worker thread exiting). Nothing native holds the
+ * object while it is not watching, so an idle, unreferenced queue is
+ * collected and its descriptor closed.
+ */
+export interface NativeQueue {
+  /** Whether this open created the queue. */
+  readonly created: boolean
+  /** False once released (close(), or its environment ended). */
+  readonly isOpen: boolean
+  /** Sends one message; false when the queue is full. */
+  send(bytes: Uint8Array, priority: number): boolean
+  /**
+   * Receives up to `max` messages into consecutive `slotSize` slots of
+   * `buffer`, writing each length and priority; returns how many (0 when empty).
+   */
+  receiveMany(buffer: Uint8Array, slotSize: number, lengths: Int32Array, priorities: Uint32Array, max: number): number
+  /** [flags, maxMessages, messageSize, currentMessages] */
+  getattr(): [number, number, number, number]
+  /** Sets mq_flags; returns the previous attributes. */
+  setattr(flags: number): [number, number, number, number]
+  /** [uid, gid, mode] of the queue's owner. */
+  fstat(): [number, number, number]
+  /**
+   * Watches for a mask of READABLE | WRITABLE, calling `callback` from
+   * libuv's poll phase; 0 stops. While watching, the callback and this
+   * object are held strongly (a wait in progress keeps its queue alive);
+   * after 0, neither is.
+   */
+  watch(events: number, callback?: (status: number, events: number) => void): void
+  /** Releases the poll handle (uv_close) and the descriptor; idempotent. */
   close(): void
 }
 
 export interface NativeAddon {
-  /** Opens (and optionally creates) a queue, always non-blocking. Returns [fd, created]. */
-  open(
+  /** Opens (and optionally creates) a queue, always non-blocking. Throws an errno-shaped error. */
+  Queue: new (
     name: string,
     access: NativeAccess,
     create: boolean,
@@ -30,21 +58,6 @@ export interface NativeAddon {
     mode: number,
     maxMessages: number,
     messageSize: number,
-  ): [fd: number, created: boolean]
-  close(fd: number): void
+  ) => NativeQueue
   unlink(name: string): void
-  /** Sends one message; false when the queue is full. */
-  send(fd: number, bytes: Uint8Array, priority: number): boolean
-  /**
-   * Receives up to `max` messages into consecutive `slotSize` slots of
-   * `buffer`, writing each length and priority; returns how many (0 when empty).
-   */
-  receiveMany(fd: number, buffer: Uint8Array, slotSize: number, lengths: Int32Array, priorities: Uint32Array, max: number): number
-  /** [flags, maxMessages, messageSize, currentMessages] */
-  getattr(fd: number): [number, number, number, number]
-  /** Sets mq_flags; returns the previous attributes. */
-  setattr(fd: number, flags: number): [number, number, number, number]
-  /** [uid, gid, mode] of the queue's owner. */
-  fstat(fd: number): [number, number, number]
-  Watcher: new (fd: number, callback: (status: number, events: number) => void) => NativeWatcher
 }

@@ -1,0 +1,117 @@
+/**
+ * A forgotten close() must not leak for the life of the process (issue 12,
+ * item 5). The addon's Queue object owns the descriptor and its poll handle
+ * and releases both when it is collected unclosed, or when its thread ends.
+ *
+ * Each case runs in a child (test/fixtures/reclaim-probe.ts) that counts its
+ * own descriptors in /proc/self/fd and can call gc(): before, with the
+ * queues open, and after dropping them.
+ */
+import { describe, expect, it } from 'vitest'
+import { MessageQueue } from '../../src/transport/mq/message-queue.js'
+import { trackQueue, uniqueQueueName } from '../helpers/queues.js'
+import { PROCESS_TEST_TIMEOUT_MS, spawnServer, useRpcHarness } from '../helpers/rpc.js'
+import { spawnFixture } from '../helpers/spawn.js'
+
+useRpcHarness()
+
+interface Counts {
+  before: number
+  opened: number
+  after: number
+  whileWaiting?: number
+  replyQueues?: string[]
+}
+
+function unlinkQuietly(names: Iterable<string>): void {
+  for (const name of names) {
+    try {
+      MessageQueue.unlink(name)
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'ENOENT') throw error
+    }
+  }
+}
+
+/** Runs the probe on a fresh queue (opened many times over: one queue, many descriptors), then removes it. */
+async function probeQueue(mode: string, ...args: number[]): Promise<Counts> {
+  const name = uniqueQueueName(`reclaim-${mode}`)
+  await MessageQueue.open(name, { create: true, exclusive: true, maxMessages: 4, messageSize: 64 }).close()
+  try {
+    return await spawnFixture('reclaim-probe.ts', [mode, name, ...args.map(String)]).json<Counts>(60_000)
+  } finally {
+    MessageQueue.unlink(name)
+  }
+}
+
+/** Runs a client mode of the probe against a lab server in another process, then removes the clients' reply queues. */
+async function probeClients(mode: string, ...args: number[]): Promise<Counts> {
+  const queue = uniqueQueueName(`reclaim-${mode}`)
+  const server = await spawnServer(queue)
+  expect(server.lines().at(-1)?.event).toBe('ready')
+  const counts = await spawnFixture('reclaim-probe.ts', [mode, queue, ...args.map(String)]).json<Counts>(80_000)
+  const replies = (counts.replyQueues ?? []).map(trackQueue)
+  unlinkQuietly(replies)
+  return counts
+}
+
+describe('a MessageQueue dropped without close()', () => {
+  it('is closed when collected: idle, after a finished wait, after a stopped consume', async () => {
+    const counts = await probeQueue('drop', 60)
+    expect(counts.opened - counts.before).toBe(60)
+    expect(counts.after).toBe(counts.before)
+  })
+
+  it('is held while a receive waits on it, and collected once the wait is served', async () => {
+    const counts = await probeQueue('waiting', 8)
+    expect(counts.opened - counts.before).toBe(8)
+    // An active wait is a root, as a listening socket is: its queue stays open.
+    expect(counts.whileWaiting).toBe(counts.opened)
+    expect(counts.after).toBe(counts.before)
+  })
+
+  it(
+    'is released when its worker thread exits, is terminated or dies, even with waits in progress',
+    async () => {
+      // Three workers (process.exit(), worker.terminate(), an uncaught throw),
+      // six queues each: receive waiting, consuming, idle.
+      const counts = await probeQueue('workers', 3, 6)
+      expect(counts.opened - counts.before).toBeGreaterThanOrEqual(6)
+      expect(counts.after).toBe(counts.before)
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  )
+})
+
+describe('a client dropped without close()', () => {
+  it(
+    'releases its descriptors when its worker thread ends',
+    async () => {
+      // Two workers (process.exit(), worker.terminate()) of two clients each,
+      // their reply queues consuming and their heartbeats running.
+      const counts = await probeClients('client-workers', 2, 2)
+      expect(counts.replyQueues).toHaveLength(4)
+      // Reply, request and urgent queue: three descriptors a client.
+      expect(counts.opened - counts.before).toBeGreaterThanOrEqual(6)
+      expect(counts.after).toBe(counts.before)
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  )
+
+  it(
+    'on the main thread stays open while its session runs: the RPC layer holds it (known limit)',
+    async () => {
+      // The client's heartbeat interval and its reply queue's consumer (an
+      // active poll, so a held callback) keep a connected client reachable:
+      // gc() cannot reclaim it. The queues below it are reclaimable (the
+      // tests above); making a dropped client collectable is the RPC
+      // layer's part (issue 12, item 5). When it is done, this test flips:
+      // expect counts.after to equal counts.before then.
+      const counts = await probeClients('clients', 6)
+      expect(counts.replyQueues).toHaveLength(6)
+      expect(counts.opened - counts.before).toBe(18)
+      expect(counts.after).toBe(counts.opened)
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  )
+})
