@@ -1,5 +1,6 @@
 /**
- * mqrpc: typed RPC over Linux POSIX message queues.
+ * mqrpc: typed RPC over Linux POSIX message queues. Tools find helpers
+ * without a semver promise in `mqrpc/internal`.
  * @module
  */
 
@@ -20,6 +21,7 @@ export type {
   MethodName,
   MethodOutput,
   MethodSpec,
+  AllowList,
   Peer,
   Priority,
   ServerEvents,
@@ -33,6 +35,7 @@ export {
   Binary,
   ClientCore,
   Code,
+  ServiceClient,
   codeName,
   createClient,
   createServer,
@@ -41,11 +44,10 @@ export {
   Server,
   schemaFromJson,
 } from './rpc/index.js'
-/** How mqrpc names its queues (urgent lanes, reply and probe queues), for tools such as `mqrpc ls` and `mqrpc gc`. */
-export { processAlive } from './transport/mq/process-alive.js'
-export { pidOfReplyQueue, urgentLaneName } from './transport/mq/queue-naming.js'
-/** Whether a live server answers on a request queue (a HELLO probe), as a starting server asks before taking a queue over. */
-export { isServed } from './transport/mq/takeover.js'
+/** The POSIX-queue transport (the default) and the in-process one, for `transport` options and tests. */
+export { MemoryNetwork, type MemoryTransportOptions, memoryTransport } from './transport/memory/memory-transport.js'
+export { mqTransport } from './transport/mq/mq-transport.js'
+export type { Transport } from './transport/transport.js'
 export type {
   KernelLimits,
   Message,

@@ -1,13 +1,13 @@
 /**
- * Writing frames into one queue: bodies larger than a message are split
- * into chunks, and small frames written in the same turn of the event loop
- * share queue messages (a queue costs one syscall per message, where a
+ * Writing frames to one outbound endpoint: bodies larger than a message are
+ * split into chunks, and small frames written in the same turn of the event
+ * loop share messages (a queue costs one syscall per message, where a
  * socket coalesces writes for free).
  * @module
  */
-import { encodeFrame, type FrameHeader, HEADER_SIZE, writeHeader } from './frame.js'
-import type { MessageQueue, SendOptions } from '../transport/mq/message-queue.js'
+import type { Outbound } from '../transport/transport.js'
 import { SettleOnce } from '../util/settle-once.js'
+import { encodeFrame, type FrameHeader, HEADER_SIZE, writeHeader } from './frame.js'
 
 interface Pending {
   readonly header: FrameHeader
@@ -35,13 +35,13 @@ export class FrameWriter {
   private readonly maxChunk: number
 
   constructor(
-    readonly queue: MessageQueue,
+    readonly endpoint: Outbound,
     private readonly options: FrameWriterOptions = {},
   ) {
-    this.maxChunk = Math.min(0xffff, queue.messageSize - HEADER_SIZE)
+    this.maxChunk = Math.min(0xffff, endpoint.messageSize - HEADER_SIZE)
     if (this.maxChunk < 1) {
       throw new RangeError(
-        `queue ${queue.name} carries messages of ${queue.messageSize} bytes; a frame needs more than ${HEADER_SIZE}`,
+        `${endpoint.address} carries messages of ${endpoint.messageSize} bytes; a frame needs more than ${HEADER_SIZE}`,
       )
     }
   }
@@ -90,7 +90,7 @@ export class FrameWriter {
    */
   tryWrite(header: FrameHeader, body: Uint8Array, priority = 0): boolean {
     try {
-      return this.queue.trySend(encodeFrame(header, body), priority)
+      return this.endpoint.trySend(encodeFrame(header, body), priority)
     } catch {
       return false
     }
@@ -107,7 +107,7 @@ export class FrameWriter {
       let end = start + 1
       while (end < frames.length) {
         const next = frames[end] as Pending
-        if (next.priority !== first.priority || size + HEADER_SIZE + next.chunkLength > this.queue.messageSize) break
+        if (next.priority !== first.priority || size + HEADER_SIZE + next.chunkLength > this.endpoint.messageSize) break
         size += HEADER_SIZE + next.chunkLength
         end++
       }
@@ -126,10 +126,10 @@ export class FrameWriter {
       at += HEADER_SIZE + frame.chunkLength
     }
     // Room in the queue and nobody waiting before us: send now, no promise.
-    if (this.queue.waitingSends === 0) {
+    if (this.endpoint.waitingSends === 0) {
       let sentNow: boolean
       try {
-        sentNow = this.queue.trySend(message, priority)
+        sentNow = this.endpoint.trySend(message, priority)
       } catch (error) {
         for (const frame of frames) frame.done?.reject(error)
         return
@@ -139,8 +139,8 @@ export class FrameWriter {
         return
       }
     }
-    const options: SendOptions = { priority, timeoutMs: this.options.sendTimeoutMs }
-    this.queue.send(message, options).then(
+    const options = this.options.sendTimeoutMs === undefined ? { priority } : { priority, timeoutMs: this.options.sendTimeoutMs }
+    this.endpoint.send(message, options).then(
       () => {
         for (const frame of frames) if (frame.last) frame.done?.resolve()
       },

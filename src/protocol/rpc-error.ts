@@ -4,8 +4,7 @@
  * INTERNAL, without its stack.
  * @module
  */
-import { MqError } from '../transport/mq/mq-error.js'
-import { Code, codeName, isCode } from '../protocol/code.js'
+import { Code, codeName, isCode } from './code.js'
 
 export class RpcError extends Error {
   override readonly name = 'RpcError'
@@ -24,46 +23,19 @@ export class RpcError extends Error {
   }
 
   /**
-   * Turns anything thrown into an RpcError: an RpcError stays as it is, a
-   * transport error maps to its code, and anything else becomes `fallback`
-   * (INTERNAL unless said otherwise) with the original as `cause`.
+   * Turns anything thrown into an RpcError: an RpcError stays as it is, and
+   * anything else becomes `fallback` (INTERNAL unless said otherwise) with
+   * the original as `cause`. Transport errors are mapped by their transport
+   * first (see `src/rpc/transport-errors.ts`).
    */
   static from(reason: unknown, fallback: Code = Code.INTERNAL): RpcError {
     if (reason instanceof RpcError) return reason
-    if (reason instanceof MqError) return fromMqError(reason)
     if (reason instanceof Error && reason.name === 'AbortError') {
       return new RpcError(Code.CANCELLED, reason.message || 'operation was aborted', undefined, { cause: reason })
     }
     const message = reason instanceof Error ? reason.message : String(reason)
     return new RpcError(fallback, message, undefined, { cause: reason })
   }
-}
-
-/** Transport errors as status codes; the one place where this mapping lives. */
-export function fromMqError(error: MqError): RpcError {
-  const code = ((): Code => {
-    switch (error.code) {
-      case 'ETIMEDOUT':
-        return Code.DEADLINE_EXCEEDED
-      case 'ABORT_ERR':
-        return Code.CANCELLED
-      case 'ENOENT':
-      case 'ERR_QUEUE_CLOSED':
-        return Code.UNAVAILABLE
-      case 'EACCES':
-        return Code.PERMISSION_DENIED
-      case 'EMFILE':
-      case 'ENOSPC':
-      case 'EAGAIN':
-        return Code.RESOURCE_EXHAUSTED
-      case 'EMSGSIZE':
-      case 'EINVAL':
-        return Code.INVALID_ARGUMENT
-      default:
-        return Code.UNAVAILABLE
-    }
-  })()
-  return new RpcError(code, error.message, undefined, { cause: error })
 }
 
 /** Reads a wire error body back into an RpcError; a malformed one is still an error, never a crash. */

@@ -5,7 +5,7 @@
  */
 import { Decoder, Encoder } from '@msgpack/msgpack'
 import { Code } from './code.js'
-import { RpcError } from '../rpc/rpc-error.js'
+import { RpcError } from './rpc-error.js'
 
 export const WIRE_PROTOCOL = 1
 
@@ -46,6 +46,12 @@ export interface WelcomeBody {
   readonly heartbeatMs: number
   readonly maxBodyBytes: number
   readonly maxInFlight: number
+  /**
+   * The server's schema (as `$describe` shows it), sent when the client's
+   * fingerprint differs, so that the client can tell which of its methods
+   * still work (docs/SCHEMA-EVOLUTION.md).
+   */
+  readonly shape?: unknown
 }
 
 export interface ErrorBody {
@@ -114,6 +120,7 @@ export function readWelcome(value: unknown): WelcomeBody {
     heartbeatMs: field<number>(body, 'heartbeatMs', 'number', 'WELCOME'),
     maxBodyBytes: field<number>(body, 'maxBodyBytes', 'number', 'WELCOME'),
     maxInFlight: field<number>(body, 'maxInFlight', 'number', 'WELCOME'),
+    ...(body.shape === undefined ? {} : { shape: body.shape }),
   }
 }
 
@@ -121,7 +128,9 @@ export function readRequest(value: unknown): RequestBody {
   if (!Array.isArray(value) || value.length !== 3) malformed('REQUEST', 'expected [method, input, deadline]')
   const [method, input, deadline] = value as unknown[]
   if (typeof method !== 'string') malformed('REQUEST', 'method must be a string')
-  if (deadline !== null && typeof deadline !== 'number') malformed('REQUEST', 'deadline must be a number or nil')
+  if (deadline !== null && (typeof deadline !== 'number' || !Number.isFinite(deadline))) {
+    malformed('REQUEST', 'deadline must be a finite number (epoch ms) or nil')
+  }
   return [method, input, deadline]
 }
 

@@ -1,23 +1,34 @@
 /**
- * What a client and each of its calls can be told, with defaults.
+ * What a client and each of its calls can be told; every default comes from
+ * `defaults.ts` (or, for the reply queue's sizes, from the transport).
  * @module
  */
+import type { Transport } from '../transport/transport.js'
+import {
+  DEFAULT_CLIENT_MAX_BODY_BYTES,
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  DEFAULT_RECONNECT_HANDSHAKE_TIMEOUT_MS,
+} from './defaults.js'
 import type { Priority } from './service.js'
 
 /** Options of {@link createClient}. */
 export type ClientOptions = Readonly<{
-  /** The service's request queue, e.g. '/calc'. */
+  /** The service's address: on POSIX queues its request queue, e.g. '/calc'. */
   queue: string
-  /** Slots of this client's reply queue. Defaults to 10. */
+  /** What carries the frames. Defaults to POSIX message queues (`mqTransport()`). */
+  transport?: Transport
+  /** POSIX queues: slots of this client's reply queue. Defaults to 10. */
   replyMaxMessages?: number
   /**
-   * Message size of this client's reply queue. Small, so that dozens of
-   * clients fit in one user's RLIMIT_MSGQUEUE budget; larger replies are
-   * split over several messages. Defaults to 1024.
+   * POSIX queues: message size of this client's reply queue. Small, so that
+   * dozens of clients fit in one user's RLIMIT_MSGQUEUE budget; larger
+   * replies are split over several messages. Defaults to 1024.
    */
   replyMessageSize?: number
   /** How long the first connection may take before createClient rejects with UNAVAILABLE. Defaults to 5000 ms. */
   connectTimeoutMs?: number
+  /** How long each reconnect attempt may take. Defaults to 2000 ms. */
+  reconnectTimeoutMs?: number
   /** Deadline of every call that sets none. Defaults to none. */
   timeoutMs?: number
   /** Reconnect on its own when the server goes away. Defaults to true. */
@@ -27,6 +38,23 @@ export type ClientOptions = Readonly<{
   /** Largest reply body accepted. Defaults to 64 MiB. */
   maxBodyBytes?: number
 }>
+
+type Optional = 'timeoutMs' | 'fingerprint' | 'replyMaxMessages' | 'replyMessageSize'
+
+/** Client options with every default filled in. */
+export type ResolvedClientOptions = Required<Omit<ClientOptions, Optional>> & Pick<ClientOptions, Optional>
+
+/** Fills in the defaults; `transport` is given by the caller (the client picks the default one). */
+export function resolveClientOptions(options: ClientOptions, transport: Transport): ResolvedClientOptions {
+  return {
+    connectTimeoutMs: DEFAULT_CONNECT_TIMEOUT_MS,
+    reconnectTimeoutMs: DEFAULT_RECONNECT_HANDSHAKE_TIMEOUT_MS,
+    reconnect: true,
+    maxBodyBytes: DEFAULT_CLIENT_MAX_BODY_BYTES,
+    ...options,
+    transport,
+  }
+}
 
 /** Options of one call. */
 export type CallOptions = Readonly<{

@@ -1,25 +1,28 @@
 /**
- * The client: owns a private reply queue, shakes hands with the server,
- * sends calls through the request queue or the urgent lane, routes replies
- * to their callers, keeps the session alive with heartbeats, and reconnects
- * on its own when the server goes away.
+ * The client: owns a private reply path, shakes hands with the server, sends
+ * calls through the request lane or the urgent lane, routes replies to their
+ * callers, keeps the session alive with heartbeats, and reconnects on its
+ * own when the server goes away. It knows its transport only through
+ * src/transport/transport.ts.
  * @module
  */
-import { randomBytes, timingSafeEqual } from 'node:crypto'
 import { EventEmitter } from 'eventemitter3'
+import { Code } from '../protocol/code.js'
 import { type Frame, FrameError, FrameFlag, FrameType, forEachFrame } from '../protocol/frame.js'
 import { FrameWriter } from '../protocol/frame-writer.js'
-import { MessageQueue } from '../transport/mq/message-queue.js'
-import { MqError } from '../transport/mq/mq-error.js'
 import { Reassembler, ReassemblyError } from '../protocol/reassembly.js'
+import { RpcError, rpcErrorFromWire } from '../protocol/rpc-error.js'
+import { decodeBody, EMPTY, encodeBody, readEvent, readGoodbye } from '../protocol/wire.js'
+import { defaultTransport } from '../transport/mq/mq-transport.js'
+import type { ReplyPath, Transport } from '../transport/transport.js'
 import { setClampedTimeout } from '../util/settle-once.js'
-import type { CallOptions, ClientOptions } from './client-options.js'
-import { Code } from '../protocol/code.js'
-import { forget, removeOnExit } from '../transport/mq/exit-cleanup.js'
+import { CallQueue } from './call-queue.js'
+import { type CallOptions, type ClientOptions, type ResolvedClientOptions, resolveClientOptions } from './client-options.js'
+import { ClientHandshake } from './handshake-client.js'
+import { silenceLimitMs, silentTooLong } from './heartbeat.js'
 import { PendingCall } from './pending-call.js'
-import { replyQueueName, urgentLaneName } from '../transport/mq/queue-naming.js'
-import { RpcError, rpcErrorFromWire } from './rpc-error.js'
-import { diffServiceShapes } from './schema-diff.js'
+import { retryWithBackoff } from './reconnect.js'
+import { brokenMethodMessages, type ServiceShape } from './schema-compat.js'
 import {
   type AnyService,
   type EventName,
@@ -30,7 +33,7 @@ import {
   serviceShape,
 } from './service.js'
 import { NORMAL_PRIORITY, URGENT_PRIORITY } from './session.js'
-import { decodeBody, EMPTY, encodeBody, readEvent, readGoodbye, readNonce, readWelcome, WIRE_PROTOCOL } from '../protocol/wire.js'
+import { toRpcError } from './transport-errors.js'
 
 /** Where a client stands. */
 export type ClientState = 'connecting' | 'open' | 'draining' | 'disconnected' | 'closed'
@@ -45,6 +48,13 @@ export type ClientEvents<S extends AnyService> = {
   disconnect: [reason: RpcError]
   /** A new session was made after a disconnect. */
   reconnect: []
+  /**
+   * The server's schema differs from the client's in ways that break some of
+   * its methods (named in the error's message and `details.methods`); calls
+   * to those fail with FAILED_PRECONDITION, the others work. Also emitted as
+   * a process warning.
+   */
+  incompatible: [error: RpcError]
   /** Something went wrong that no call will report (a forged or malformed frame, a bad event). */
   error: [error: Error]
 }
@@ -55,46 +65,38 @@ export type ClientMethods<S extends AnyService> = {
 }
 
 /** A client of service `S`: its methods, plus events, `call`, `state` and `close`. */
-export type Client<S extends AnyService> = ClientCore<S> & ClientMethods<S>
+export type Client<S extends AnyService> = ServiceClient<S> & ClientMethods<S>
 
-interface Handshake {
-  readonly nonce: Uint8Array
-  stage: 'challenge' | 'welcome'
-  resolve(): void
-  reject(error: RpcError): void
-}
-
-const HANDSHAKE_TIMEOUT_MS = 2000
-
-export class ClientCore<S extends AnyService> extends EventEmitter<ClientEvents<S>> {
+/** The class of every client: `call`, events, `state`, `close`; the typed methods are added per service. */
+export class ServiceClient<S extends AnyService> extends EventEmitter<ClientEvents<S>> {
   private stateNow: ClientState = 'connecting'
   private token = 0n
   private requests: FrameWriter | undefined
   private urgent: FrameWriter | undefined
-  private readonly pending = new Map<number, PendingCall>()
-  private readonly waiting: PendingCall[] = []
+  private readonly calls = new CallQueue()
   private readonly reassembler: Reassembler
-  private handshake: Handshake | undefined
-  private nextId = 0
+  private readonly transport: Transport
+  private handshake: ClientHandshake | undefined
   private heartbeatMs = 1000
   private lastHeard = Date.now()
   private heartbeat: NodeJS.Timeout | undefined
   private reconnecting: Promise<void> | undefined
   private maxRequestBytes = Number.POSITIVE_INFINITY
-  /** The server's maxInFlight (from WELCOME): calls past it wait here instead of being refused there. */
-  private maxInFlight = Number.POSITIVE_INFINITY
+  /** Methods of this client that the server's schema breaks, each with what differs. */
+  private broken = new Map<string, string>()
   /** Frames dropped because their token was wrong: forged or stale. */
   forgedFrames = 0
 
   /** @internal use {@link createClient} */
   constructor(
     readonly service: S,
-    private readonly options: ClientOptions,
-    private readonly reply: MessageQueue,
+    private readonly options: ResolvedClientOptions,
+    private readonly reply: ReplyPath,
   ) {
     super()
-    this.reassembler = new Reassembler({ maxBodyBytes: options.maxBodyBytes ?? 64 * 1024 * 1024 })
-    reply.consume((data) => this.onMessage(data))
+    this.transport = options.transport
+    this.reassembler = new Reassembler({ maxBodyBytes: options.maxBodyBytes })
+    reply.inbound.consume((data) => this.onMessage(data))
   }
 
   /** Where the client stands now. */
@@ -102,9 +104,14 @@ export class ClientCore<S extends AnyService> extends EventEmitter<ClientEvents<
     return this.stateNow
   }
 
-  /** The name of this client's private reply queue. */
+  /** Methods the server's schema breaks for this client (empty when the schemas agree), with what differs. */
+  get incompatibleMethods(): ReadonlyMap<string, string> {
+    return this.broken
+  }
+
+  /** The address of this client's private reply path (on POSIX queues, its reply queue's name). */
   get replyQueue(): string {
-    return this.reply.name
+    return this.reply.inbound.address
   }
 
   /**
@@ -119,97 +126,79 @@ export class ClientCore<S extends AnyService> extends EventEmitter<ClientEvents<
     const timeoutMs = options.timeoutMs ?? this.options.timeoutMs
     const deadline = timeoutMs === undefined ? undefined : Date.now() + timeoutMs
     if (this.stateNow === 'closed') return Promise.reject(this.closedError())
-    if (this.stateNow === 'disconnected' && this.options.reconnect === false) return Promise.reject(this.noReconnectError())
+    if ((this.stateNow === 'disconnected' || this.stateNow === 'draining') && !this.options.reconnect) {
+      return Promise.reject(this.noReconnectError())
+    }
     if (options.signal?.aborted) {
       return Promise.reject(new RpcError(Code.CANCELLED, `call to '${method}' was cancelled before it was sent`))
     }
+    const incompatible = this.broken.get(method)
+    if (incompatible !== undefined) {
+      return Promise.reject(new RpcError(Code.FAILED_PRECONDITION, `${incompatible}; regenerate the client`))
+    }
     return new Promise((resolve, reject) => {
-      const call = new PendingCall(method, input, deadline, urgent, oneWay, options.signal, resolve, reject, (c) =>
-        this.forget(c),
+      const call = new PendingCall({ method, input, deadline, urgent, oneWay, signal: options.signal, resolve, reject }, (c) =>
+        this.abandon(c),
       )
       if (this.stateNow === 'open') this.send(call)
-      else this.waiting.push(call)
+      else this.calls.wait(call)
     })
   }
 
-  /** Ends the session, fails what is pending with CANCELLED, and removes the reply queue. */
+  /** Ends the session, fails what is pending with CANCELLED, and removes the reply path. */
   async close(): Promise<void> {
     if (this.stateNow === 'closed') return
     const wasOpen = this.stateNow === 'open' || this.stateNow === 'draining'
     this.stateNow = 'closed'
     clearInterval(this.heartbeat)
     if (wasOpen) this.trySendControl(FrameType.GOODBYE)
-    this.handshake?.reject(this.closedError())
-    this.failAll(this.closedError())
-    await this.dropServerQueues()
+    this.handshake?.fail(this.closedError())
+    this.calls.failAll(this.closedError())
+    await this.dropServerLanes()
     await this.reply.close()
-    forget(this.reply.name)
-    try {
-      MessageQueue.unlink(this.reply.name)
-    } catch {
-      // Removed already (by `mqrpc gc`, or by a server that saw us as dead).
-    }
   }
 
   /** @internal Makes the first session, or a new one after a disconnect. */
   async connect(timeoutMs: number): Promise<void> {
-    await this.dropServerQueues()
+    await this.dropServerLanes()
     const queue = this.options.queue
-    let requests: MessageQueue
-    let urgent: MessageQueue
+    let lanes: Awaited<ReturnType<Transport['connect']>>
     try {
-      requests = MessageQueue.open(queue, { access: 'write' })
-      urgent = MessageQueue.open(urgentLaneName(queue), { access: 'write' })
+      lanes = await this.transport.connect(queue, this.replyQueue)
     } catch (error) {
-      if (error instanceof MqError && error.code === 'ENOENT') {
-        throw new RpcError(
-          Code.UNAVAILABLE,
-          `no server is listening on ${queue} (the queue does not exist): start the server, or check the queue name`,
-          undefined,
-          { cause: error },
-        )
-      }
-      throw RpcError.from(error)
+      throw toRpcError(this.transport, error, Code.UNAVAILABLE)
     }
-    // No send timeout: a call waits for room in a busy server's queue for as
+    // No send timeout: a call waits for room in a busy server's lane for as
     // long as its own deadline allows (back-pressure, not failure). Only the
     // HELLO is bounded, by the handshake timer below.
-    this.requests = new FrameWriter(requests)
-    this.urgent = new FrameWriter(urgent)
-    const nonce = randomBytes(8)
-    const done = new Promise<void>((resolve, reject) => {
-      this.handshake = { nonce, stage: 'challenge', resolve, reject }
-    })
-    // The timer (or close) may reject this while the HELLO write still waits
-    // on a full queue; `await done` below reports it, so it is not unhandled.
-    done.catch(() => undefined)
+    this.requests = new FrameWriter(lanes.requests)
+    this.urgent = new FrameWriter(lanes.urgent)
+    const handshake = new ClientHandshake(this.service, this.options.maxBodyBytes)
+    this.handshake = handshake
     const timer = setClampedTimeout(
       () =>
-        this.handshake?.reject(
+        handshake.fail(
           new RpcError(
             Code.UNAVAILABLE,
-            `server on ${queue} did not finish the handshake within ${timeoutMs} ms; is it overloaded or hung?`,
+            `server on ${queue} did not finish the handshake within ${timeoutMs} ms: it may be overloaded or hung, or the queue may be a stale one left by a server that died (\`mqrpc gc --probe\` finds and removes those)`,
           ),
         ),
       timeoutMs,
     )
     try {
-      const hello = {
-        protocol: WIRE_PROTOCOL,
-        service: this.service.name,
-        replyQueue: this.reply.name,
-        pid: process.pid,
-        nonce,
-        ...(this.options.fingerprint === false ? {} : { fingerprint: this.options.fingerprint ?? this.service.fingerprint }),
-      }
-      const helloSent = this.requests.write({ type: FrameType.HELLO, flags: 0, token: 0n, callId: 0 }, encodeBody(hello))
-      // Rejected (queue closed) when the timer gives up on a full queue first.
+      const hello = handshake.hello(this.replyQueue, this.options.fingerprint)
+      const helloSent = this.requests.write({ type: FrameType.HELLO, flags: 0, token: 0n, callId: 0 }, hello)
+      // Rejected (lane closed) when the timer gives up on a full lane first.
       helloSent.catch(() => undefined)
-      await Promise.race([helloSent, done])
-      await done
+      await Promise.race([helloSent, handshake.done])
+      const welcome = await handshake.done
+      this.heartbeatMs = welcome.heartbeatMs
+      this.maxRequestBytes = welcome.maxBodyBytes
+      this.calls.maxInFlight = welcome.maxInFlight
+      this.checkSchema(welcome.shape)
     } catch (error) {
-      await this.dropServerQueues()
-      throw RpcError.from(error, Code.UNAVAILABLE)
+      await this.dropServerLanes()
+      throw toRpcError(this.transport, error, Code.UNAVAILABLE)
     } finally {
       clearTimeout(timer)
       this.handshake = undefined
@@ -218,13 +207,31 @@ export class ClientCore<S extends AnyService> extends EventEmitter<ClientEvents<
     this.lastHeard = Date.now()
     clearInterval(this.heartbeat)
     this.heartbeat = setInterval(() => this.beat(), this.heartbeatMs)
-    for (const call of this.waiting.splice(0)) if (!call.settled) this.send(call)
+    for (const call of this.calls.takeWaiting()) if (!call.settled) this.send(call)
+  }
+
+  /** A WELCOME with the server's shape: the schemas differ; find which methods it breaks. */
+  private checkSchema(serverShape: unknown): void {
+    const broken =
+      serverShape === undefined
+        ? new Map<string, string>()
+        : brokenMethodMessages(serviceShape(this.service) as ServiceShape, serverShape as ServiceShape)
+    const before = [...this.broken.keys()].join()
+    this.broken = broken
+    if (broken.size === 0 || [...broken.keys()].join() === before) return
+    const error = new RpcError(
+      Code.FAILED_PRECONDITION,
+      `the server's schema for '${this.service.name}' on ${this.options.queue} breaks ${broken.size} of this client's methods (the others work): ${[...broken.values()].join('; ')}`,
+      { methods: [...broken.keys()] },
+    )
+    process.emitWarning(error.message, 'MqrpcSchemaWarning')
+    setImmediate(() => this.fire('incompatible', error))
   }
 
   private send(call: PendingCall): void {
     const writer = call.urgent ? this.urgent : this.requests
-    if (writer === undefined || (!call.oneWay && this.pending.size >= this.maxInFlight)) {
-      this.waiting.push(call)
+    if (writer === undefined || !this.calls.hasRoomFor(call)) {
+      this.calls.wait(call)
       return
     }
     let body: Uint8Array
@@ -243,28 +250,24 @@ export class ClientCore<S extends AnyService> extends EventEmitter<ClientEvents<
       )
       return
     }
-    this.nextId = this.nextId >= 0xffffffff ? 1 : this.nextId + 1
-    call.id = this.nextId
-    if (!call.oneWay) this.pending.set(call.id, call)
+    const callId = this.calls.start(call)
     const flags = (call.urgent ? FrameFlag.URGENT : 0) | (call.oneWay ? FrameFlag.ONE_WAY : 0)
-    const header = { type: FrameType.REQUEST, flags, token: this.token, callId: call.id }
+    const header = { type: FrameType.REQUEST, flags, token: this.token, callId }
     writer.write(header, body, call.urgent ? URGENT_PRIORITY : NORMAL_PRIORITY).then(
       () => {
         if (call.oneWay) call.resolve(undefined)
       },
       (error: unknown) => {
-        this.pending.delete(call.id)
-        call.reject(RpcError.from(error, Code.UNAVAILABLE))
+        this.calls.finish(callId)
+        call.reject(toRpcError(this.transport, error, Code.UNAVAILABLE))
         this.pump()
       },
     )
   }
 
-  /** A call ended early (deadline or abort): forget it, and tell the server so it stops. */
-  private forget(call: PendingCall): void {
-    const index = this.waiting.indexOf(call)
-    if (index !== -1) this.waiting.splice(index, 1)
-    if (call.id !== 0 && this.pending.delete(call.id)) {
+  /** A call ended early (deadline or abort): stop tracking it, and tell the server so it stops. */
+  private abandon(call: PendingCall): void {
+    if (this.calls.abandon(call)) {
       this.trySendControl(FrameType.CANCEL, call.id, call.urgent)
       this.pump()
     }
@@ -272,9 +275,10 @@ export class ClientCore<S extends AnyService> extends EventEmitter<ClientEvents<
 
   /** Sends calls that waited for room under the server's maxInFlight, in the order they were made. */
   private pump(): void {
-    while (this.stateNow === 'open' && this.pending.size < this.maxInFlight && this.waiting.length > 0) {
-      const call = this.waiting.shift() as PendingCall
-      if (!call.settled) this.send(call)
+    while (this.stateNow === 'open') {
+      const call = this.calls.nextReady()
+      if (call === undefined) return
+      this.send(call)
     }
   }
 
@@ -285,15 +289,14 @@ export class ClientCore<S extends AnyService> extends EventEmitter<ClientEvents<
       if (!(error instanceof FrameError)) throw error
       this.fire(
         'error',
-        new RpcError(Code.INVALID_ARGUMENT, `dropped a malformed message in reply queue ${this.reply.name}: ${error.message}`),
+        new RpcError(Code.INVALID_ARGUMENT, `dropped a malformed message in reply path ${this.replyQueue}: ${error.message}`),
       )
     }
   }
 
   private onFrame(frame: Frame): void {
-    const handshake = this.handshake
     if (frame.type === FrameType.CHALLENGE || frame.type === FrameType.REJECT) {
-      this.onHandshakeFrame(frame, handshake)
+      this.onHandshakeFrame(frame)
       return
     }
     if (frame.token !== this.token || this.token === 0n) {
@@ -304,7 +307,7 @@ export class ClientCore<S extends AnyService> extends EventEmitter<ClientEvents<
     switch (frame.type) {
       case FrameType.WELCOME:
       case FrameType.GOODBYE:
-        this.onControlFrame(frame, handshake)
+        this.onControlFrame(frame)
         return
       case FrameType.RESPONSE:
       case FrameType.ERROR:
@@ -316,79 +319,61 @@ export class ClientCore<S extends AnyService> extends EventEmitter<ClientEvents<
     }
   }
 
-  /** WELCOME and GOODBYE: like any body, they span frames when the reply queue's messages are small. */
-  private onControlFrame(frame: Frame, handshake: Handshake | undefined): void {
+  /** WELCOME and GOODBYE: like any body, they span frames when the reply path's messages are small. */
+  private onControlFrame(frame: Frame): void {
+    const handshake = this.handshake
     let goodbye: ReturnType<typeof readGoodbye>
     try {
       const body = this.reassembler.accept(frame)
       if (body === undefined) return
       const value = decodeBody(body, frame.type === FrameType.WELCOME ? 'WELCOME' : 'GOODBYE')
       if (frame.type === FrameType.WELCOME) {
-        if (handshake?.stage !== 'welcome') return
-        const welcome = readWelcome(value)
-        this.heartbeatMs = welcome.heartbeatMs
-        this.maxRequestBytes = welcome.maxBodyBytes
-        this.maxInFlight = welcome.maxInFlight
-        handshake.resolve()
+        if (handshake?.awaitsWelcome === true) handshake.welcome(value)
         return
       }
       goodbye = readGoodbye(value)
     } catch (error) {
       const reason = RpcError.from(error)
-      if (frame.type === FrameType.WELCOME && handshake !== undefined) handshake.reject(reason)
+      if (frame.type === FrameType.WELCOME && handshake !== undefined) handshake.fail(reason)
       else this.fire('error', reason)
       return
     }
     if (goodbye.draining) {
+      // New calls wait for the next server (or fail at once without reconnect); calls in flight still finish.
       this.stateNow = 'draining'
+      if (!this.options.reconnect) for (const call of this.calls.takeWaiting()) call.reject(this.noReconnectError())
     } else {
       this.lost(new RpcError(Code.UNAVAILABLE, goodbye.message))
     }
   }
 
-  private onHandshakeFrame(frame: Frame, handshake: Handshake | undefined): void {
-    // The nonce was sent only to the server (whose request queue no one else
-    // reads), so a CHALLENGE or REJECT without it was not written by the server.
-    // A REJECT may carry the server's whole schema, so it can span frames.
-    // Outside a handshake they are forged: drop them before they can hold
-    // a partial body (and a slot of maxPartials) in the reassembler.
+  private onHandshakeFrame(frame: Frame): void {
+    // Outside a handshake they are forged: drop them before they can hold a
+    // partial body (and a slot of maxPartials) in the reassembler. A REJECT
+    // may carry the server's whole schema, so it can span frames.
+    const handshake = this.handshake
     if (handshake === undefined) {
       this.forgedFrames++
       return
     }
     let body: Uint8Array | undefined
-    let nonce: Uint8Array
     try {
-      body = this.reassembler.accept(frame)
-      if (body === undefined) return
-      nonce = readNonce(decodeBody(body, 'handshake'), 'handshake')
+      body = handshake.reassembler.accept(frame)
     } catch {
       this.forgedFrames++
       return
     }
-    if (nonce.byteLength !== handshake.nonce.byteLength || !timingSafeEqual(nonce, handshake.nonce)) {
+    if (body === undefined) return
+    const answer = handshake.answer(frame.type, frame.token, body)
+    if (answer.kind === 'forged') {
       this.forgedFrames++
       return
     }
-    if (frame.type === FrameType.REJECT) {
-      handshake.reject(this.explainRefusal(rpcErrorFromWire(decodeBody(body, 'REJECT'))))
-      return
-    }
-    if (handshake.stage !== 'challenge' || frame.token === 0n) return
-    handshake.stage = 'welcome'
-    this.token = frame.token
+    if (answer.kind !== 'challenge') return
+    this.token = answer.token
     this.requests
       ?.write({ type: FrameType.PROOF, flags: 0, token: this.token, callId: 0 }, EMPTY)
-      .catch((error: unknown) => handshake.reject(RpcError.from(error, Code.UNAVAILABLE)))
-  }
-
-  /** A fingerprint refusal carries the server's shape: say what differs. */
-  private explainRefusal(error: RpcError): RpcError {
-    const details = error.details as { shape?: unknown } | undefined
-    if (error.code !== Code.FAILED_PRECONDITION || details?.shape === undefined) return error
-    const lines = diffServiceShapes(serviceShape(this.service), details.shape)
-    if (lines.length === 0) return error
-    return new RpcError(error.code, `${error.rawMessage}. Differences: ${lines.join('; ')}`, { ...details, differences: lines })
+      .catch((error: unknown) => handshake.fail(toRpcError(this.transport, error, Code.UNAVAILABLE)))
   }
 
   private onBodyFrame(frame: Frame): void {
@@ -405,10 +390,9 @@ export class ClientCore<S extends AnyService> extends EventEmitter<ClientEvents<
       this.onEvent(body)
       return
     }
-    const call = this.pending.get(frame.callId)
     // A reply to a call that already ended (deadline, cancel) is dropped here.
+    const call = this.calls.finish(frame.callId)
     if (call === undefined) return
-    this.pending.delete(frame.callId)
     this.pump()
     try {
       const value = decodeBody(body, frame.type === FrameType.ERROR ? 'ERROR' : 'RESPONSE')
@@ -422,12 +406,11 @@ export class ClientCore<S extends AnyService> extends EventEmitter<ClientEvents<
   /** A reply body broke a reassembly bound: its call fails; anything else is reported. */
   private bodyDropped(error: ReassemblyError): void {
     const isReply = error.type === FrameType.RESPONSE || error.type === FrameType.ERROR
-    const call = isReply ? this.pending.get(error.callId) : undefined
+    const call = isReply ? this.calls.finish(error.callId) : undefined
     if (call === undefined) {
       this.fire('error', error)
       return
     }
-    this.pending.delete(error.callId)
     call.reject(new RpcError(Code.RESOURCE_EXHAUSTED, `reply dropped: ${error.message}`))
     this.pump()
   }
@@ -451,11 +434,11 @@ export class ClientCore<S extends AnyService> extends EventEmitter<ClientEvents<
 
   private beat(): void {
     if (this.stateNow !== 'open' && this.stateNow !== 'draining') return
-    if (Date.now() - this.lastHeard > 3 * this.heartbeatMs) {
+    if (silentTooLong(this.lastHeard, this.heartbeatMs)) {
       this.lost(
         new RpcError(
           Code.UNAVAILABLE,
-          `server on ${this.options.queue} stopped answering heartbeats (${3 * this.heartbeatMs} ms)`,
+          `server on ${this.options.queue} stopped answering heartbeats (${silenceLimitMs(this.heartbeatMs)} ms)`,
         ),
       )
       return
@@ -465,9 +448,8 @@ export class ClientCore<S extends AnyService> extends EventEmitter<ClientEvents<
     this.trySendControl(FrameType.PING)
   }
 
-  /** Control frames never wait: a full queue means the server will notice by other means. */
+  /** Control frames never wait: a server whose lane is full or gone is noticed by the heartbeat. */
   private trySendControl(type: FrameType, callId = 0, urgent = false): void {
-    // A server whose queue is full or gone is noticed by the heartbeat.
     const writer = urgent ? this.urgent : this.requests
     writer?.tryWrite(
       { type, flags: urgent ? FrameFlag.URGENT : 0, token: this.token, callId },
@@ -483,45 +465,31 @@ export class ClientCore<S extends AnyService> extends EventEmitter<ClientEvents<
     this.token = 0n
     clearInterval(this.heartbeat)
     this.reassembler.clear()
-    for (const call of this.pending.values()) call.reject(reason)
-    this.pending.clear()
+    this.calls.failInFlight(reason)
     this.fire('disconnect', reason)
-    void this.dropServerQueues()
-    if (this.options.reconnect !== false) this.reconnecting ??= this.reconnectLoop()
+    void this.dropServerLanes()
+    if (this.options.reconnect) this.reconnecting ??= this.reconnectLoop()
     // No session will come to send them in: calls waiting now would wait forever.
-    else for (const call of this.waiting.splice(0)) call.reject(reason)
+    else for (const call of this.calls.takeWaiting()) call.reject(reason)
   }
 
   private async reconnectLoop(): Promise<void> {
-    let delay = 50
     try {
-      while (this.stateNow === 'disconnected') {
-        try {
-          await this.connect(HANDSHAKE_TIMEOUT_MS)
-          this.fire('reconnect')
-          return
-        } catch {
-          if ((this.stateNow as ClientState) === 'closed') return
-          await new Promise((resolve) => setTimeout(resolve, delay))
-          delay = Math.min(1000, delay * 2)
-        }
-      }
+      const connected = await retryWithBackoff(
+        () => this.connect(this.options.reconnectTimeoutMs),
+        () => this.stateNow === 'disconnected',
+      )
+      if (connected) this.fire('reconnect')
     } finally {
       this.reconnecting = undefined
     }
   }
 
-  private failAll(error: RpcError): void {
-    for (const call of this.pending.values()) call.reject(error)
-    this.pending.clear()
-    for (const call of this.waiting.splice(0)) call.reject(error)
-  }
-
-  private async dropServerQueues(): Promise<void> {
+  private async dropServerLanes(): Promise<void> {
     const writers = [this.requests, this.urgent]
     this.requests = undefined
     this.urgent = undefined
-    for (const writer of writers) await writer?.queue.close()
+    for (const writer of writers) await writer?.endpoint.close()
   }
 
   /** @internal Emits without the per-event typing, which a generic S cannot narrow inside the class. */
@@ -541,34 +509,41 @@ export class ClientCore<S extends AnyService> extends EventEmitter<ClientEvents<
   }
 }
 
+/** @deprecated the old name of {@link ServiceClient}. */
+export const ClientCore = ServiceClient
+/** @deprecated the old name of {@link ServiceClient}. */
+export type ClientCore<S extends AnyService> = ServiceClient<S>
+
 /** Connects a typed client to the server on `options.queue`. Rejects with UNAVAILABLE when none answers in time. */
 export async function createClient<S extends AnyService>(service: S, options: ClientOptions): Promise<Client<S>> {
-  const reply = MessageQueue.open(replyQueueName(), {
-    create: true,
-    exclusive: true,
-    mode: 0o622,
-    access: 'read',
-    maxMessages: options.replyMaxMessages ?? 10,
-    messageSize: options.replyMessageSize ?? 1024,
-  })
-  removeOnExit(reply.name)
-  const core = new ClientCore(service, options, reply)
+  const transport = options.transport ?? defaultTransport
+  const resolved = resolveClientOptions(options, transport)
+  let reply: ReplyPath
+  try {
+    reply = await transport.openReplyPath({
+      ...(resolved.replyMaxMessages === undefined ? {} : { maxMessages: resolved.replyMaxMessages }),
+      ...(resolved.replyMessageSize === undefined ? {} : { messageSize: resolved.replyMessageSize }),
+    })
+  } catch (error) {
+    throw toRpcError(transport, error, Code.UNAVAILABLE)
+  }
+  const client = new ServiceClient(service, resolved, reply)
   for (const name of service.methods.keys()) {
-    Object.defineProperty(core, name, {
-      value: (input: unknown, callOptions?: CallOptions) => core.call(name, input, callOptions),
+    Object.defineProperty(client, name, {
+      value: (input: unknown, callOptions?: CallOptions) => client.call(name, input, callOptions),
       enumerable: true,
     })
   }
   try {
-    await core.connect(options.connectTimeoutMs ?? 5000)
+    await client.connect(resolved.connectTimeoutMs)
   } catch (error) {
-    await core.close()
+    await client.close()
     throw error
   }
   // Fired once the caller's await has resumed: fired here, before the
   // client is returned, no listener could ever hear it.
   setImmediate(() => {
-    if (core.state !== 'closed') core.fire('connect')
+    if (client.state !== 'closed') client.fire('connect')
   })
-  return core as Client<S>
+  return client as Client<S>
 }

@@ -3,13 +3,22 @@
  * @module
  */
 
-/** The caller, as the kernel vouches for it. */
+/** The caller, as its transport vouches for it. */
 export interface Peer {
-  /** Owner uid of the caller's reply queue (fstat): set by the kernel, not claimed. */
-  readonly uid: number
-  /** Owner gid of the caller's reply queue (fstat). */
-  readonly gid: number
-  /** The pid the client reported in its handshake; advisory, not verified by the kernel. */
+  /**
+   * Who the caller is, vouched for by the transport and never claimed by the
+   * caller: `unix:<uid>:<gid>` on POSIX queues (the reply queue's owner, by
+   * fstat), `nats:<user>` on a broker. `allow` and the per-principal limits use it.
+   */
+  readonly principal: string
+  /** The caller's uid, where the transport knows it (POSIX queues: the reply queue's owner). */
+  readonly uid?: number
+  /** The caller's gid, where the transport knows it. */
+  readonly gid?: number
+  /**
+   * The pid the client reported in its handshake: a claim, never verified,
+   * used for nothing that decides access (only to notice a dead client sooner).
+   */
   readonly pid?: number
 }
 

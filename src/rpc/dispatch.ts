@@ -9,7 +9,7 @@ import { Code } from '../protocol/code.js'
 import type { CallContext } from './context.js'
 import { LazyAbort } from './lazy-abort.js'
 import type { RateLimiter } from './rate-limiter.js'
-import { RpcError, rpcErrorToWire } from './rpc-error.js'
+import { RpcError, rpcErrorToWire } from '../protocol/rpc-error.js'
 import type { Scheduler } from './scheduler.js'
 import type { ResolvedServerOptions } from './server-options.js'
 import { type AnyService, assertValid, type CompiledMethod, describeViolations } from './service.js'
@@ -31,7 +31,7 @@ export interface DispatchDeps {
   readonly options: ResolvedServerOptions
   readonly scheduler: Scheduler
   readonly stats: ServerStats
-  readonly uidLimiter: (uid: number) => RateLimiter | undefined
+  readonly principalLimiter: (principal: string) => RateLimiter | undefined
   /** A handler failed in a way the caller only sees as INTERNAL; the server reports the whole story. */
   readonly reportError: (error: Error) => void
   /** Writing to the session failed (e.g. its reply queue stayed full): the session must end. */
@@ -106,17 +106,15 @@ export function dispatchRequest(session: Session, callId: number, flags: number,
     urgent,
     sessionId: session.id,
   }
-  deps.scheduler.submit({
-    urgent,
-    run: () => runCall(session, callId, method, input, ctx, controller, deps, reply, fail),
-  })
+  const call: RunningCall = { session, callId, method, input, ctx, controller, deps, reply, fail }
+  deps.scheduler.submit({ urgent, owner: session, run: () => runCall(call) })
 }
 
 /** The `authorize` option's refusal of `method` for this session's peer, if it refuses. */
 function permissionDenied(session: Session, method: string, deps: DispatchDeps): RpcError | undefined {
   const { authorize } = deps.options
   if (authorize === undefined || authorize(session.peer, method)) return undefined
-  return new RpcError(Code.PERMISSION_DENIED, `uid ${session.peer.uid} may not call '${method}'`)
+  return new RpcError(Code.PERMISSION_DENIED, `${session.peer.principal} may not call '${method}'`)
 }
 
 function checkLimits(
@@ -142,11 +140,11 @@ function checkLimits(
       `session exceeds ${options.maxCallsPerSecond} calls per second (maxCallsPerSecond)`,
     )
   }
-  const uidLimiter = deps.uidLimiter(session.peer.uid)
-  if (uidLimiter !== undefined && !uidLimiter.take()) {
+  const principalLimiter = deps.principalLimiter(session.peer.principal)
+  if (principalLimiter !== undefined && !principalLimiter.take()) {
     return new RpcError(
       Code.RESOURCE_EXHAUSTED,
-      `uid ${session.peer.uid} exceeds ${options.maxCallsPerSecondPerUid} calls per second (maxCallsPerSecondPerUid)`,
+      `${session.peer.principal} exceeds ${options.maxCallsPerSecondPerPrincipal} calls per second (maxCallsPerSecondPerPrincipal)`,
     )
   }
   const denied = permissionDenied(session, method.name, deps)
@@ -157,17 +155,21 @@ function checkLimits(
   return undefined
 }
 
-async function runCall(
-  session: Session,
-  callId: number,
-  method: CompiledMethod,
-  input: unknown,
-  ctx: CallContext,
-  controller: LazyAbort,
-  deps: DispatchDeps,
-  reply: (type: FrameType, value: unknown) => void,
-  fail: (error: RpcError) => void,
-): Promise<void> {
+/** One accepted call, from its slot in the scheduler to its reply. */
+interface RunningCall {
+  readonly session: Session
+  readonly callId: number
+  readonly method: CompiledMethod
+  readonly input: unknown
+  readonly ctx: CallContext
+  readonly controller: LazyAbort
+  readonly deps: DispatchDeps
+  readonly reply: (type: FrameType, value: unknown) => void
+  readonly fail: (error: RpcError) => void
+}
+
+async function runCall(call: RunningCall): Promise<void> {
+  const { session, callId, method, input, ctx, controller, deps, reply, fail } = call
   // Cancelled, or out of time, while it waited for a slot: the caller has
   // given up, so the handler never starts.
   if (controller.aborted || (ctx.deadline !== undefined && ctx.deadline <= Date.now())) {

@@ -1,20 +1,21 @@
 /**
- * The server's half of the handshake (docs/PROTOCOL.md section 5):
- * HELLO names a reply queue; the server opens it, learns the peer from its
- * owner (fstat), and writes a CHALLENGE carrying a fresh session token into
- * it. Only a process that can read that queue learns the token, so a PROOF
- * that carries it proves the client reads the queue it named.
+ * The server's half of the handshake (docs/PROTOCOL.md, "Handshake"):
+ * HELLO names a reply path; the server opens it, learns the peer from the
+ * transport (on POSIX queues, the reply queue's owner by fstat), and writes
+ * a CHALLENGE carrying a fresh session token into it. Only a process that
+ * can read that path learns the token, so a PROOF that carries it proves
+ * the client reads the path it named.
  * @module
  */
-import { HEADER_SIZE } from '../protocol/frame.js'
-import { MessageQueue } from '../transport/mq/message-queue.js'
-import { queueNameProblem } from '../transport/mq/queue-name-rules.js'
 import { Code } from '../protocol/code.js'
-import { RpcError } from './rpc-error.js'
-import type { ResolvedServerOptions } from './server-options.js'
-import { type AnyService, serviceShape } from './service.js'
-import { newToken, Session } from './session.js'
+import { HEADER_SIZE } from '../protocol/frame.js'
+import { RpcError } from '../protocol/rpc-error.js'
 import { type HelloBody, WIRE_PROTOCOL } from '../protocol/wire.js'
+import type { PeerLink, Transport, VouchedIdentity } from '../transport/transport.js'
+import type { Peer } from './context.js'
+import type { AllowList, ResolvedServerOptions } from './server-options.js'
+import type { AnyService } from './service.js'
+import { newToken, Session } from './session.js'
 
 /** What the server knows when a HELLO arrives. */
 export interface HandshakeState {
@@ -22,71 +23,68 @@ export interface HandshakeState {
   readonly options: ResolvedServerOptions
   /** Sessions past the handshake. */
   readonly openSessions: number
-  /** HELLOs answered whose PROOF has not come yet. */
+  /** HELLOs answered whose PROOF has not come yet, over all principals. */
   readonly handshakes: number
-  readonly sessionsOfUid: (uid: number) => number
+  /** Of those, the ones of one principal. */
+  readonly handshakesOf: (principal: string) => number
+  readonly sessionsOf: (principal: string) => number
 }
 
-/** A refusal the server can still deliver, since the reply queue is open. */
+/** A refusal the server can still deliver, since the reply path is open. */
 export class Refusal {
   constructor(
-    readonly replyQueue: MessageQueue,
+    readonly link: PeerLink,
     readonly error: RpcError,
   ) {}
 }
 
+/** Whether the allow list lets `identity` in. */
+export function allowed(allow: AllowList | undefined, identity: VouchedIdentity): boolean {
+  if (allow === undefined) return true
+  return (
+    (allow.principals?.includes(identity.principal) ?? false) ||
+    (identity.uid !== undefined && (allow.uids?.includes(identity.uid) ?? false)) ||
+    (identity.gid !== undefined && (allow.gids?.includes(identity.gid) ?? false))
+  )
+}
+
 /**
  * Opens the session a HELLO asks for, or explains why not. Throws when the
- * reply queue cannot even be opened (nothing can be answered then).
+ * reply path cannot even be opened (nothing can be answered then).
  */
-export function openSession(hello: HelloBody, state: HandshakeState): Session | Refusal {
-  const problem = queueNameProblem(hello.replyQueue)
-  if (problem !== undefined) throw new RpcError(Code.INVALID_ARGUMENT, `HELLO names a bad reply queue: ${problem}`)
-  const replyQueue = MessageQueue.open(hello.replyQueue, { access: 'write' })
-  const refuse = (code: Code, message: string, details?: unknown) => new Refusal(replyQueue, new RpcError(code, message, details))
-  const { options, service } = state
-  let owner: ReturnType<MessageQueue['owner']>
-  try {
-    owner = replyQueue.owner()
-  } catch (error) {
-    void replyQueue.close()
-    throw error
-  }
-  if (replyQueue.messageSize <= HEADER_SIZE) {
+export function openSession(hello: HelloBody, transport: Transport, state: HandshakeState): Session | Refusal {
+  const problem = transport.addressProblem(hello.replyQueue)
+  if (problem !== undefined) throw new RpcError(Code.INVALID_ARGUMENT, `HELLO names a bad reply path: ${problem}`)
+  const link = transport.openPeer(hello.replyQueue)
+  if (link.outbound.messageSize <= HEADER_SIZE) {
     // Not even a REJECT fits; close it here, or every such HELLO leaks a descriptor.
-    void replyQueue.close()
+    void link.outbound.close()
     throw new RpcError(
       Code.INVALID_ARGUMENT,
-      `reply queue ${hello.replyQueue} carries messages of ${replyQueue.messageSize} bytes; a frame needs more than ${HEADER_SIZE}`,
+      `reply path ${hello.replyQueue} carries messages of ${link.outbound.messageSize} bytes; a frame needs more than ${HEADER_SIZE}`,
     )
   }
+  const refuse = (code: Code, message: string, details?: unknown) => new Refusal(link, new RpcError(code, message, details))
+  const { options, service } = state
+  const { identity } = link
+  const who = identity.principal
   if (hello.protocol !== WIRE_PROTOCOL) {
     return refuse(Code.FAILED_PRECONDITION, `client speaks protocol ${hello.protocol}; this server speaks ${WIRE_PROTOCOL}`)
   }
-  if ((owner.mode & 0o044) !== 0) {
-    return refuse(
-      Code.PERMISSION_DENIED,
-      `reply queue ${hello.replyQueue} has mode 0o${owner.mode.toString(8)}, so others could read replies; create it with mode 0o622 or 0o600`,
-    )
-  }
+  if (link.distrust !== undefined) return refuse(Code[link.distrust.status], link.distrust.message)
   if (hello.service !== service.name) {
-    // The name in details lets tools that know only the queue (mqrpc describe) connect next time.
-    return refuse(Code.NOT_FOUND, `queue ${options.queue} serves '${service.name}', not '${hello.service}'`, {
+    // The name in details lets tools that know only the address (mqrpc describe) connect next time.
+    return refuse(Code.NOT_FOUND, `${options.queue} serves '${service.name}', not '${hello.service}'`, {
       service: service.name,
     })
   }
-  if (hello.fingerprint !== undefined && hello.fingerprint !== service.fingerprint) {
-    return refuse(
-      Code.FAILED_PRECONDITION,
-      `client's schema for '${service.name}' differs from the server's (fingerprint ${hello.fingerprint} vs ${service.fingerprint}); regenerate the client`,
-      { fingerprint: service.fingerprint, shape: serviceShape(service) },
-    )
+  if (!allowed(options.allow, identity)) {
+    return refuse(Code.PERMISSION_DENIED, `${who} may not use '${service.name}' (the server's allow list)`)
   }
-  const allow = options.allow
-  if (allow !== undefined && !(allow.uids?.includes(owner.uid) || allow.gids?.includes(owner.gid))) {
+  if (state.handshakesOf(who) >= options.maxHandshakesPerPrincipal) {
     return refuse(
-      Code.PERMISSION_DENIED,
-      `uid ${owner.uid} gid ${owner.gid} may not use '${service.name}' (the server's allow list)`,
+      Code.RESOURCE_EXHAUSTED,
+      `${who} has ${options.maxHandshakesPerPrincipal} handshakes in progress (maxHandshakesPerPrincipal); finish them or wait ${options.handshakeTimeoutMs} ms`,
     )
   }
   if (state.handshakes >= options.maxHandshakes) {
@@ -101,18 +99,26 @@ export function openSession(hello: HelloBody, state: HandshakeState): Session | 
       `server has its maximum of ${options.maxSessions} sessions (maxSessions); try again later`,
     )
   }
-  if (state.sessionsOfUid(owner.uid) >= options.maxSessionsPerUid) {
-    return refuse(
-      Code.RESOURCE_EXHAUSTED,
-      `uid ${owner.uid} has its maximum of ${options.maxSessionsPerUid} sessions (maxSessionsPerUid); close some clients`,
-    )
+  if (state.sessionsOf(who) >= options.maxSessionsPerPrincipal) {
+    return refuse(Code.RESOURCE_EXHAUSTED, sessionsPerPrincipalExceeded(who, options))
   }
-  const peer = hello.pid > 0 ? { uid: owner.uid, gid: owner.gid, pid: hello.pid } : { uid: owner.uid, gid: owner.gid }
-  return new Session(newToken(), replyQueue, peer, hello.nonce, {
+  const peer: Peer = {
+    ...identity,
+    ...(hello.pid > 0 ? { pid: hello.pid } : {}),
+  }
+  // A client of another schema version is let in: it decides, from the
+  // server's shape in WELCOME, which of its methods still work.
+  const schemaDiffers = hello.fingerprint !== undefined && hello.fingerprint !== service.fingerprint
+  return new Session(newToken(), link, peer, hello.nonce, schemaDiffers, {
     maxBodyBytes: options.maxBodyBytes,
     maxPartials: options.maxPartials,
     partialTimeoutMs: options.partialTimeoutMs,
     slowReaderMs: options.slowReaderMs,
     maxCallsPerSecond: options.maxCallsPerSecond,
   })
+}
+
+/** The refusal of a principal's session past maxSessionsPerPrincipal. */
+export function sessionsPerPrincipalExceeded(principal: string, options: ResolvedServerOptions): string {
+  return `${principal} has its maximum of ${options.maxSessionsPerPrincipal} sessions (maxSessionsPerPrincipal); close some clients`
 }

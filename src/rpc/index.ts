@@ -3,14 +3,14 @@
  * @module
  */
 export { Binary, type BinaryOptions } from './binary.js'
-export { type Client, ClientCore, type ClientEvents, type ClientMethods, type ClientState, createClient } from './client.js'
+export { type Client, ClientCore, ServiceClient, type ClientEvents, type ClientMethods, type ClientState, createClient } from './client.js'
 export type { CallOptions, ClientOptions } from './client-options.js'
 export { Code, codeName } from '../protocol/code.js'
 export type { CallContext, Peer } from './context.js'
 export { schemaFromJson } from './json-schema.js'
-export { RpcError } from './rpc-error.js'
+export { RpcError } from '../protocol/rpc-error.js'
 export { createServer, type Handlers, Server, type ServerEvents, type SessionInfo } from './server.js'
-export type { ServerOptions } from './server-options.js'
+export type { AllowList, ServerOptions } from './server-options.js'
 export {
   type AnyService,
   defineService,

@@ -4,7 +4,6 @@
  * Their shapes are documented in docs/PROTOCOL.md section 13.
  * @module
  */
-import { urgentLaneName } from '../transport/mq/queue-naming.js'
 import type { Scheduler } from './scheduler.js'
 import type { AnyService } from './service.js'
 import type { Session } from './session.js'
@@ -17,7 +16,7 @@ function jsonSchema(schema: unknown): unknown {
 }
 
 /** The answer to `$describe`. */
-export function describeService(service: AnyService, queue: string): unknown {
+export function describeService(service: AnyService, queue: string, urgentLane: string): unknown {
   const methods: Record<string, unknown> = {}
   for (const [name, method] of service.methods) {
     methods[name] = {
@@ -33,9 +32,11 @@ export function describeService(service: AnyService, queue: string): unknown {
   return {
     protocol: WIRE_PROTOCOL,
     name: service.name,
+    // Only when the service declares one: older readers see the same answer as before.
+    ...(service.version === undefined ? {} : { version: service.version }),
     fingerprint: service.fingerprint,
     queue,
-    urgentLane: urgentLaneName(queue),
+    urgentLane,
     methods,
     events,
   }

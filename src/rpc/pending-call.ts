@@ -3,28 +3,41 @@
  * exactly once, with a result or an RpcError.
  * @module
  */
-
-import { SettleOnce } from '../util/settle-once.js'
 import { Code } from '../protocol/code.js'
-import { RpcError } from './rpc-error.js'
+import { RpcError } from '../protocol/rpc-error.js'
+import { SettleOnce } from '../util/settle-once.js'
+
+/** What a call is, as its caller made it. */
+export type CallRequest = Readonly<{
+  method: string
+  input: unknown
+  /** Absolute, in epoch ms; undefined waits as long as it takes. */
+  deadline: number | undefined
+  urgent: boolean
+  oneWay: boolean
+  signal: AbortSignal | undefined
+  resolve: (value: unknown) => void
+  reject: (error: RpcError) => void
+}>
 
 export class PendingCall extends SettleOnce<unknown, RpcError> {
-  /** Set once the REQUEST has been handed to the queue. */
+  /** Set once the REQUEST is handed to the transport; 0 before. */
   id = 0
+  readonly method: string
+  readonly input: unknown
+  readonly deadline: number | undefined
+  readonly urgent: boolean
+  readonly oneWay: boolean
 
-  constructor(
-    readonly method: string,
-    readonly input: unknown,
-    readonly deadline: number | undefined,
-    readonly urgent: boolean,
-    readonly oneWay: boolean,
-    signal: AbortSignal | undefined,
-    resolve: (value: unknown) => void,
-    reject: (error: RpcError) => void,
-    /** Told when the call ends early (deadline, abort), so the client can forget it and tell the server. */
-    onGiveUp: (call: PendingCall) => void,
-  ) {
-    super(resolve, reject)
+  /** `onGiveUp` is told when the call ends early (deadline, abort), so the client can stop tracking it and tell the server. */
+  constructor(request: CallRequest, onGiveUp: (call: PendingCall) => void) {
+    super(request.resolve, request.reject)
+    this.method = request.method
+    this.input = request.input
+    this.deadline = request.deadline
+    this.urgent = request.urgent
+    this.oneWay = request.oneWay
+    const { method, signal, deadline } = request
     this.arm(deadline === undefined ? undefined : deadline - Date.now(), signal, (reason) => {
       if (this.settled) return
       this.reject(

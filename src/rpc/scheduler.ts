@@ -3,7 +3,9 @@
  * them. Between bulk calls (before one starts, after one ends) the urgent
  * lane is read, and bulk starts take at most a millisecond of one turn of
  * the event loop, so an urgent call waits at most for the bulk handler
- * already running, never for the bulk backlog (DESIGN.md section 6).
+ * already running, never for the bulk backlog (docs/ARCHITECTURE.md, "Lanes").
+ * Waiting bulk calls are taken round-robin over their sessions, so one
+ * client's backlog cannot push the others back.
  * @module
  */
 
@@ -19,6 +21,8 @@ const URGENT_POLL_INTERVAL_MS = 0.2
 
 export interface Task {
   readonly urgent: boolean
+  /** Whose call it is (a session): bulk calls are taken round-robin over owners. */
+  readonly owner: unknown
   run(): Promise<void>
 }
 
@@ -35,7 +39,10 @@ export type SchedulerOptions = Readonly<{
 export class Scheduler {
   private running = 0
   private readonly urgentBacklog: Task[] = []
-  private readonly bulkBacklog: Task[] = []
+  /** Owners with bulk calls waiting, in round-robin order (a Map keeps insertion order). */
+  private readonly bulkBacklog = new Map<unknown, Task[]>()
+  private bulkWaiting = 0
+  private idleWaiters: (() => void)[] = []
   private starting = false
   private turnStartedAt = -1
   private lastUrgentPoll = -1
@@ -49,12 +56,37 @@ export class Scheduler {
 
   /** Calls waiting for a slot. */
   get waiting(): number {
-    return this.urgentBacklog.length + this.bulkBacklog.length
+    return this.urgentBacklog.length + this.bulkWaiting
   }
 
   submit(task: Task): void {
-    ;(task.urgent ? this.urgentBacklog : this.bulkBacklog).push(task)
+    if (task.urgent) {
+      this.urgentBacklog.push(task)
+    } else {
+      const queue = this.bulkBacklog.get(task.owner)
+      if (queue === undefined) this.bulkBacklog.set(task.owner, [task])
+      else queue.push(task)
+      this.bulkWaiting++
+    }
     this.startWhatFits()
+  }
+
+  /** Resolves once nothing runs and nothing waits. */
+  idle(): Promise<void> {
+    if (this.running + this.waiting === 0) return Promise.resolve()
+    return new Promise((resolve) => this.idleWaiters.push(resolve))
+  }
+
+  /** The next bulk call: the first owner's oldest, after which that owner goes to the back. */
+  private nextBulk(): Task | undefined {
+    const first = this.bulkBacklog.entries().next()
+    if (first.done === true) return undefined
+    const [owner, tasks] = first.value
+    const task = tasks.shift() as Task
+    this.bulkBacklog.delete(owner)
+    if (tasks.length > 0) this.bulkBacklog.set(owner, tasks)
+    this.bulkWaiting--
+    return task
   }
 
   private bulkLimit(): number {
@@ -76,7 +108,7 @@ export class Scheduler {
           this.start(urgent)
           continue
         }
-        if (this.bulkBacklog.length === 0 || this.running >= this.bulkLimit()) return
+        if (this.bulkWaiting === 0 || this.running >= this.bulkLimit()) return
         this.pollUrgent()
         if (this.urgentBacklog.length > 0) continue
         // Bulk handlers that run long before they yield hold the event loop;
@@ -92,7 +124,7 @@ export class Scheduler {
         } else if (now - this.turnStartedAt > BULK_TURN_BUDGET_MS) {
           return
         }
-        this.start(this.bulkBacklog.shift() as Task)
+        this.start(this.nextBulk() as Task)
       }
     } finally {
       this.starting = false
@@ -115,6 +147,7 @@ export class Scheduler {
       this.running--
       if (!task.urgent && !this.starting) this.pollUrgent()
       this.startWhatFits()
+      if (this.running + this.waiting === 0) for (const resolve of this.idleWaiters.splice(0)) resolve()
     }
     task.run().then(done, done)
   }

@@ -1,22 +1,24 @@
 /**
- * The server: reads the request queue and the urgent lane from the event
- * loop, runs the handshake, routes frames to sessions, and dispatches calls.
+ * The server: listens on a service's two lanes from the event loop, runs the
+ * handshake, routes frames to sessions, and dispatches calls. It knows its
+ * transport only through src/transport/transport.ts.
  * @module
  */
 import { EventEmitter } from 'eventemitter3'
+import { Code } from '../protocol/code.js'
 import { type Frame, FrameError, FrameFlag, FrameType, forEachFrame } from '../protocol/frame.js'
 import { FrameWriter } from '../protocol/frame-writer.js'
-import { MessageQueue } from '../transport/mq/message-queue.js'
 import { ReassemblyError } from '../protocol/reassembly.js'
-import { Code } from '../protocol/code.js'
+import { RpcError, rpcErrorToWire } from '../protocol/rpc-error.js'
+import { decodeBody, encodeBody, readHello, WIRE_PROTOCOL } from '../protocol/wire.js'
+import { defaultTransport } from '../transport/mq/mq-transport.js'
+import type { Listener, Transport } from '../transport/transport.js'
 import type { CallContext } from './context.js'
 import { type AnyHandler, type BuiltinHandler, type DispatchDeps, dispatchRequest } from './dispatch.js'
-import { openSession, Refusal } from './handshake.js'
+import { openSession, Refusal, sessionsPerPrincipalExceeded } from './handshake-server.js'
+import { silenceLimitMs } from './heartbeat.js'
 import { describeService, serverFigures } from './introspection.js'
-import { processAlive } from '../transport/mq/process-alive.js'
-import { pidOfReplyQueue, urgentLaneName } from '../transport/mq/queue-naming.js'
-import { RateLimiter } from './rate-limiter.js'
-import { RpcError, rpcErrorToWire } from './rpc-error.js'
+import { isServed } from './probe.js'
 import { Scheduler } from './scheduler.js'
 import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from './server-options.js'
 import {
@@ -27,11 +29,13 @@ import {
   type MethodInput,
   type MethodName,
   type MethodOutput,
+  serviceShape,
 } from './service.js'
 import type { Session } from './session.js'
+import { sweepSessions } from './session-liveness.js'
+import { SessionTable } from './session-table.js'
 import { ServerStats } from './stats.js'
-import { claimQueue, replaceQueue } from '../transport/mq/takeover.js'
-import { decodeBody, encodeBody, readHello } from '../protocol/wire.js'
+import { hasStatus, toRpcError } from './transport-errors.js'
 
 /** The handler of every method of service `S`, typed from its schemas. */
 export type Handlers<S extends AnyService> = {
@@ -57,10 +61,8 @@ export interface SessionInfo {
 /** A running server. */
 export class Server<S extends AnyService> {
   private readonly lifecycle = new EventEmitter<ServerEvents>()
-  private readonly sessions = new Map<bigint, Session>()
-  private readonly uidSessions = new Map<number, number>()
-  private readonly uidLimiters = new Map<number, RateLimiter>()
-  private readonly stats = new ServerStats()
+  private readonly sessions: SessionTable
+  private readonly transport: Transport
   private readonly scheduler: Scheduler
   private readonly deps: DispatchDeps
   private readonly sweeper: NodeJS.Timeout
@@ -72,16 +74,19 @@ export class Server<S extends AnyService> {
     readonly service: S,
     handlers: Handlers<S>,
     private readonly options: ResolvedServerOptions,
-    private readonly requests: MessageQueue,
-    private readonly urgent: MessageQueue,
+    private readonly listener: Listener,
+    private readonly stats: ServerStats,
   ) {
+    this.transport = options.transport
+    this.sessions = new SessionTable(options.maxCallsPerSecondPerPrincipal)
+    const urgent = listener.urgent
     this.scheduler = new Scheduler({
       concurrency: options.concurrency,
       urgentReserve: options.urgentReserve,
-      pollUrgent: () => urgent.drainNow(),
+      pollUrgent: () => urgent.readNow?.(),
     })
     const builtins = new Map<string, BuiltinHandler>([
-      ['$describe', () => describeService(service, options.queue)],
+      ['$describe', () => describeService(service, options.queue, urgent.address)],
       ['$stats', () => serverFigures(service, this.sessions.values(), this.sessionCount, this.scheduler, this.stats)],
     ])
     this.deps = {
@@ -91,22 +96,22 @@ export class Server<S extends AnyService> {
       options,
       scheduler: this.scheduler,
       stats: this.stats,
-      uidLimiter: (uid) => this.uidLimiter(uid),
+      principalLimiter: (principal) => this.sessions.limiterOf(principal),
       reportError: (error) => this.lifecycle.emit('error', error),
       sendFailed: (session, error) =>
         this.endSession(
           session,
           new RpcError(
             Code.RESOURCE_EXHAUSTED,
-            `could not write to reply queue ${session.replyQueue.name}: ${(error as Error).message}${
-              (error as { code?: unknown }).code === 'ETIMEDOUT'
+            `could not write to reply path ${session.replyAddress}: ${(error as Error).message}${
+              hasStatus(this.transport, error, 'DEADLINE_EXCEEDED')
                 ? ` (slowReaderMs ${options.slowReaderMs}: the client is not reading its replies)`
                 : ''
             }`,
           ),
         ),
     }
-    requests.consume((data) => this.onMessage(data))
+    listener.requests.consume((data) => this.onMessage(data))
     urgent.consume((data) => this.onMessage(data))
     this.sweeper = setInterval(() => this.sweep(), Math.max(50, Math.floor(options.heartbeatMs / 2)))
   }
@@ -118,9 +123,7 @@ export class Server<S extends AnyService> {
 
   /** Sessions open now. */
   get sessionCount(): number {
-    let open = 0
-    for (const session of this.sessions.values()) if (session.state === 'open') open++
-    return open
+    return this.sessions.open
   }
 
   on<K extends keyof ServerEvents>(event: K, listener: (...args: ServerEvents[K]) => void): this {
@@ -138,8 +141,12 @@ export class Server<S extends AnyService> {
     return this
   }
 
-  /** Pushes a service event to every connected client. The payload is checked against its schema first. */
-  emit<K extends EventName<S>>(event: K, payload: EventPayload<S, K>): void {
+  /**
+   * Pushes a service event to every connected client (`server.on` listens
+   * to the server's own lifecycle instead). The payload is checked against
+   * its schema first.
+   */
+  broadcast<K extends EventName<S>>(event: K, payload: EventPayload<S, K>): void {
     const checker = this.service.events.get(event)
     if (checker === undefined) throw new RpcError(Code.INVALID_ARGUMENT, `service '${this.service.name}' has no event '${event}'`)
     assertValid(checker, payload, `payload of event '${event}'`)
@@ -153,9 +160,16 @@ export class Server<S extends AnyService> {
     }
   }
 
+  /** @deprecated the old name of {@link Server.broadcast}, which says better that it goes to clients. */
+  emit<K extends EventName<S>>(event: K, payload: EventPayload<S, K>): void {
+    this.broadcast(event, payload)
+  }
+
   /**
-   * Stops accepting, lets calls in flight finish (up to shutdownGraceMs),
-   * tells every client, and removes the server's queues.
+   * Stops accepting, tells every client at once that it drains (new calls
+   * wait for the next server, or fail with UNAVAILABLE where the client does
+   * not reconnect), lets calls in flight finish (up to shutdownGraceMs), and
+   * removes the service's addresses.
    */
   close(): Promise<void> {
     this.closing ??= this.shutDown()
@@ -163,20 +177,21 @@ export class Server<S extends AnyService> {
   }
 
   private async shutDown(): Promise<void> {
-    // Unlink first: new clients fail fast and a new server may start.
-    for (const queue of [this.requests, this.urgent]) {
-      try {
-        MessageQueue.unlink(queue.name)
-      } catch {
-        // Already gone (removed by hand or by a server that took over).
-      }
-    }
+    // Withdraw first: new clients fail fast and a new server may start.
+    this.listener.withdraw()
     const draining = { code: Code.UNAVAILABLE, message: `server on ${this.queue} is shutting down`, draining: true }
-    await Promise.allSettled([...this.sessions.values()].map((s) => s.state === 'open' && s.send(FrameType.GOODBYE, 0, draining)))
-    const deadline = Date.now() + this.options.shutdownGraceMs
-    while (this.scheduler.active + this.scheduler.waiting > 0 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 10))
+    // Not awaited: a client slow to read must not hold the drain up.
+    for (const session of this.sessions.values()) {
+      if (session.state === 'open') session.send(FrameType.GOODBYE, 0, draining).catch(() => undefined)
     }
+    let graceTimer: NodeJS.Timeout | undefined
+    await Promise.race([
+      this.scheduler.idle(),
+      new Promise<void>((resolve) => {
+        graceTimer = setTimeout(resolve, this.options.shutdownGraceMs)
+      }),
+    ])
+    clearTimeout(graceTimer)
     const reason = new RpcError(Code.UNAVAILABLE, `server on ${this.queue} shut down before the call finished`)
     await Promise.allSettled(
       [...this.sessions.values()].map(async (session) => {
@@ -190,8 +205,7 @@ export class Server<S extends AnyService> {
     const closed = new RpcError(Code.UNAVAILABLE, `server on ${this.queue} shut down`)
     await Promise.allSettled([...this.sessions.values()].map((session) => this.endSession(session, closed)))
     clearInterval(this.sweeper)
-    await this.requests.close()
-    await this.urgent.close()
+    await this.listener.close()
   }
 
   private onMessage(data: Uint8Array): void {
@@ -281,163 +295,135 @@ export class Server<S extends AnyService> {
     try {
       if (frame.chunk.byteLength !== frame.bodyLength) throw new RpcError(Code.INVALID_ARGUMENT, 'HELLO must fit in one frame')
       const hello = readHello(decodeBody(frame.chunk, 'HELLO'))
-      result = openSession(hello, {
+      const sessions = this.sessions
+      result = openSession(hello, this.transport, {
         service: this.service,
         options: this.options,
-        openSessions: this.sessionCount,
-        handshakes: this.sessions.size - this.sessionCount,
-        sessionsOfUid: (uid) => this.uidSessions.get(uid) ?? 0,
+        openSessions: sessions.open,
+        handshakes: sessions.handshakes,
+        handshakesOf: (principal) => sessions.handshakesOf(principal),
+        sessionsOf: (principal) => sessions.sessionsOf(principal),
       })
       if (result instanceof Refusal) {
         const refusal = result
-        const writer = new FrameWriter(refusal.replyQueue, { sendTimeoutMs: this.options.handshakeTimeoutMs })
+        const writer = new FrameWriter(refusal.link.outbound, { sendTimeoutMs: this.options.handshakeTimeoutMs })
         const body = encodeBody({ nonce: hello.nonce, ...rpcErrorToWire(refusal.error) })
         void writer
           .write({ type: FrameType.REJECT, flags: 0, token: 0n, callId: 0 }, body)
           .catch(() => undefined)
-          .finally(() => refusal.replyQueue.close())
+          .finally(() => refusal.link.outbound.close())
         return
       }
     } catch (error) {
       this.stats.dropped.malformed++
       this.lifecycle.emit(
         'error',
-        new RpcError(Code.INVALID_ARGUMENT, `dropped a HELLO on ${this.queue}: ${(error as Error).message}`),
+        new RpcError(Code.INVALID_ARGUMENT, `dropped a HELLO on ${this.queue}: ${toRpcError(this.transport, error).message}`),
       )
       return
     }
     const session = result
-    this.sessions.set(session.token, session)
+    this.sessions.addHandshake(session)
     session.send(FrameType.CHALLENGE, 0, { nonce: session.nonce }).catch((error: unknown) => this.deps.sendFailed(session, error))
   }
 
   private welcome(session: Session): void {
-    // Counted per uid from here: a HELLO alone proves nothing about who sent
-    // it, so half-open handshakes must not use up their victim's quota.
-    if ((this.uidSessions.get(session.peer.uid) ?? 0) >= this.options.maxSessionsPerUid) {
-      const reason = new RpcError(
-        Code.RESOURCE_EXHAUSTED,
-        `uid ${session.peer.uid} has its maximum of ${this.options.maxSessionsPerUid} sessions (maxSessionsPerUid); close some clients`,
-      )
+    // Counted per principal from here: a HELLO alone proves nothing about who
+    // sent it, so half-open handshakes must not use up their victim's quota.
+    const principal = session.peer.principal
+    if (this.sessions.sessionsOf(principal) >= this.options.maxSessionsPerPrincipal) {
+      const reason = new RpcError(Code.RESOURCE_EXHAUSTED, sessionsPerPrincipalExceeded(principal, this.options))
       session.tryGoodbye(reason)
       void this.endSession(session, reason)
       return
     }
-    this.uidSessions.set(session.peer.uid, (this.uidSessions.get(session.peer.uid) ?? 0) + 1)
-    session.state = 'open'
+    this.sessions.markOpen(session)
     const welcome = {
       service: this.service.name,
       fingerprint: this.service.fingerprint,
       heartbeatMs: this.options.heartbeatMs,
       maxBodyBytes: this.options.maxBodyBytes,
       maxInFlight: this.options.maxInFlight,
+      ...(session.schemaDiffers ? { shape: serviceShape(this.service) } : {}),
     }
     session.send(FrameType.WELCOME, 0, welcome).catch((error: unknown) => this.deps.sendFailed(session, error))
     this.lifecycle.emit('session', { id: session.id, peer: session.peer })
   }
 
   private async endSession(session: Session, reason: RpcError): Promise<void> {
-    if (session.state === 'closed' || !this.sessions.has(session.token)) return
+    if (session.state === 'closed') return
     const wasOpen = session.state === 'open'
-    this.sessions.delete(session.token)
-    if (wasOpen) {
-      const left = (this.uidSessions.get(session.peer.uid) ?? 1) - 1
-      if (left > 0) this.uidSessions.set(session.peer.uid, left)
-      else this.uidSessions.delete(session.peer.uid)
-    }
+    if (!this.sessions.remove(session)) return
     await session.end(reason)
     if (wasOpen) this.lifecycle.emit('sessionEnd', { id: session.id, peer: session.peer }, reason)
   }
 
   private sweep(): void {
-    const now = Date.now()
-    const silentFor = 3 * this.options.heartbeatMs
-    for (const session of this.sessions.values()) {
-      if (session.state === 'handshake') {
-        if (now - session.openedAt > this.options.handshakeTimeoutMs) {
-          void this.endSession(session, new RpcError(Code.DEADLINE_EXCEEDED, 'handshake did not finish in time'))
-        }
-        continue
-      }
-      const pid = session.peer.pid
-      const dead = pid !== undefined && !processAlive(pid)
-      if (dead || now - session.lastSeen > silentFor) {
-        void this.reap(session, dead)
-        continue
-      }
-      for (const dropped of session.reassembler.sweep(now)) {
+    sweepSessions(this.sessions.values(), this.options, {
+      handshakeExpired: (session) =>
+        void this.endSession(session, new RpcError(Code.DEADLINE_EXCEEDED, 'handshake did not finish in time')),
+      gone: (session, processGone) => void this.reap(session, processGone),
+      bodyDropped: (session, dropped) => {
         this.stats.dropped.overLimit++
         if (dropped.type === FrameType.REQUEST) {
           session
             .sendError(dropped.callId, new RpcError(Code.INVALID_ARGUMENT, `request dropped: ${dropped.message}`))
             .catch(() => undefined)
         }
-      }
-    }
+      },
+    })
   }
 
-  /** Ends a session whose client is gone; removes its reply queue when its process no longer exists. */
-  private async reap(session: Session, dead: boolean): Promise<void> {
-    const name = session.replyQueue.name
+  /** Ends a session whose client is gone; removes its reply path when its process no longer exists. */
+  private async reap(session: Session, processGone: boolean): Promise<void> {
     const reason = new RpcError(
       Code.UNAVAILABLE,
-      dead
+      processGone
         ? `client process ${session.peer.pid} exited`
-        : `session ended by the server: client silent for ${3 * this.options.heartbeatMs} ms (heartbeatMs ${this.options.heartbeatMs})`,
+        : `session ended by the server: client silent for ${silenceLimitMs(this.options.heartbeatMs)} ms (heartbeatMs ${this.options.heartbeatMs})`,
     )
-    // Only a client that finished the handshake has proved the queue it
-    // named is its own; a HELLO alone could name anyone's queue.
-    const proved = session.state === 'open'
-    if (!dead) session.tryGoodbye(reason)
+    if (!processGone) session.tryGoodbye(reason)
     await this.endSession(session, reason)
-    const pid = session.peer.pid ?? pidOfReplyQueue(name)
-    if (proved && pid !== undefined && !processAlive(pid)) {
-      try {
-        MessageQueue.unlink(name)
-      } catch {
-        // Removed by its owner or by `mqrpc gc`, or not ours to remove.
-      }
-    }
-  }
-
-  private uidLimiter(uid: number): RateLimiter | undefined {
-    const rate = this.options.maxCallsPerSecondPerUid
-    if (rate === undefined) return undefined
-    let limiter = this.uidLimiters.get(uid)
-    if (limiter === undefined) {
-      limiter = new RateLimiter(rate)
-      this.uidLimiters.set(uid, limiter)
-    }
-    return limiter
+    // Only an open session's client proved the reply path it named is its
+    // own (a HELLO alone could name anyone's), and reclaim removes the path
+    // only while it is still the one this session opened.
+    if (session.link.alive?.(session.peer.pid) === false) session.link.reclaim?.()
   }
 }
 
-/** Starts a server for `service` on `options.queue`, taking over a stale queue left by a crashed server. */
+/** Starts a server for `service` on `options.queue`, taking over an address left by a crashed server. */
 export async function createServer<S extends AnyService>(
   service: S,
   handlers: Handlers<S>,
   options: ServerOptions,
 ): Promise<Server<S>> {
-  const resolved = resolveServerOptions(options)
-  if ((resolved.mode & 0o044) !== 0) {
-    throw new TypeError(
-      `createServer('${service.name}'): mode 0o${resolved.mode.toString(8)} lets group or others read the request queue, and so every caller's requests and session tokens; use 0o622 (anyone may call) or 0o620 (owner's group may call)`,
-    )
-  }
+  const transport = options.transport ?? defaultTransport
+  const resolved = resolveServerOptions(options, transport)
   for (const name of service.methods.keys()) {
     if (typeof (handlers as Record<string, unknown>)[name] !== 'function') {
       throw new TypeError(`createServer('${service.name}'): no handler for method '${name}'`)
     }
   }
-  const sizes = { mode: resolved.mode, maxMessages: resolved.maxMessages, messageSize: resolved.messageSize }
-  const requests = await claimQueue(resolved.queue, sizes, resolved.probeTimeoutMs)
-  let urgent: MessageQueue
+  const stats = new ServerStats()
+  let listener: Listener
   try {
-    urgent = replaceQueue(urgentLaneName(resolved.queue), sizes)
+    listener = await transport.listen(resolved.queue, {
+      isServed: (address) => isServed(transport, address, resolved.probeTimeoutMs),
+      advert: {
+        name: service.name,
+        ...(service.version === undefined ? {} : { version: service.version }),
+        ...(service.spec.description === undefined ? {} : { description: service.spec.description }),
+        metadata: { fingerprint: service.fingerprint, protocol: String(WIRE_PROTOCOL) },
+        endpoints: [...service.methods.keys()],
+        stats: () => stats.totals(),
+      },
+      ...(resolved.mode === undefined ? {} : { mode: resolved.mode }),
+      ...(resolved.maxMessages === undefined ? {} : { maxMessages: resolved.maxMessages }),
+      ...(resolved.messageSize === undefined ? {} : { messageSize: resolved.messageSize }),
+    })
   } catch (error) {
-    await requests.close()
-    MessageQueue.unlink(resolved.queue)
-    throw error
+    if (error instanceof TypeError) throw new TypeError(`createServer('${service.name}'): ${error.message}`)
+    throw toRpcError(transport, error)
   }
-  return new Server(service, handlers, resolved, requests, urgent)
+  return new Server(service, handlers, resolved, listener, stats)
 }

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto'
 import type { Static, TSchema } from 'typebox'
 import { Compile } from 'typebox/compile'
 import { Code } from '../protocol/code.js'
-import { RpcError } from './rpc-error.js'
+import { RpcError } from '../protocol/rpc-error.js'
 
 /** Which lane a method's calls take by default. */
 export type Priority = 'normal' | 'urgent'
@@ -32,6 +32,12 @@ export interface ServiceSpec {
   readonly methods: Readonly<Record<string, MethodSpec>>
   readonly events?: Readonly<Record<string, TSchema>>
   readonly description?: string
+  /**
+   * The API's semver version, e.g. '1.4.0': shown by `$describe` and `mqrpc
+   * describe`. A label for people and tools, not part of the fingerprint;
+   * docs/SCHEMA-EVOLUTION.md says which change needs which bump.
+   */
+  readonly version?: string
 }
 
 /** One failing field of a validated value. */
@@ -63,6 +69,8 @@ export interface Service<Name extends string = string, Spec extends ServiceSpec 
   readonly spec: Spec
   readonly methods: ReadonlyMap<string, CompiledMethod>
   readonly events: ReadonlyMap<string, Checker>
+  /** The spec's semver version, if it has one. */
+  readonly version: string | undefined
   /** Hash of the schemas: equal on both sides when they agree on the API. */
   readonly fingerprint: string
 }
@@ -120,6 +128,9 @@ const RESERVED_METHOD_NAMES = new Set([
 const LIFECYCLE_EVENTS = new Set(['connect', 'disconnect', 'reconnect', 'error', 'session', 'sessionEnd'])
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/
 const SERVICE_NAME = /^[A-Za-z][A-Za-z0-9_.-]*$/
+// semver.org's grammar: MAJOR.MINOR.PATCH, an optional -prerelease and +build.
+const SEMVER =
+  /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/
 
 function compile(schema: TSchema): Checker {
   const validator = Compile(schema)
@@ -186,6 +197,9 @@ export function defineService<const Name extends string, const Spec extends Serv
   spec: Spec,
 ): Service<Name, Spec> {
   if (!SERVICE_NAME.test(name)) fail(name, 'a service name is a letter followed by letters, digits, "_", "." or "-"')
+  const version: unknown = spec.version
+  if (version !== undefined && (typeof version !== 'string' || !SEMVER.test(version)))
+    fail(name, `version ${JSON.stringify(version)} is not a semver version such as '1.2.0'`)
   const methods = new Map<string, CompiledMethod>()
   for (const [methodName, method] of Object.entries(spec.methods)) {
     if (!IDENTIFIER.test(methodName)) fail(name, `method name "${methodName}" must be an identifier ("$" names are reserved)`)
@@ -207,7 +221,8 @@ export function defineService<const Name extends string, const Spec extends Serv
     if (LIFECYCLE_EVENTS.has(eventName)) fail(name, `event name "${eventName}" is reserved for lifecycle events`)
     events.set(eventName, compile(schema))
   }
-  const service = { name, spec, methods, events, fingerprint: '' }
+  // The version stays out of the fingerprint: bumping it alone changes no schema.
+  const service = { name, spec, methods, events, version: spec.version, fingerprint: '' }
   service.fingerprint = createHash('sha256')
     .update(JSON.stringify(serviceShape(service)))
     .digest('hex')

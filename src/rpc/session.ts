@@ -1,21 +1,21 @@
 /**
- * One client's session, as the server holds it: the reply queue it writes
- * to, the peer the kernel vouches for, the calls in flight, and the partial
- * bodies being reassembled.
+ * One client's session, as the server holds it: the reply path it writes
+ * to, the peer the transport vouches for, the calls in flight, and the
+ * partial bodies being reassembled.
  * @module
  */
 import { randomBytes } from 'node:crypto'
 import { FrameFlag, type FrameHeader, FrameType } from '../protocol/frame.js'
 import { FrameWriter } from '../protocol/frame-writer.js'
-import type { MessageQueue } from '../transport/mq/message-queue.js'
+import type { PeerLink } from '../transport/transport.js'
 import { Reassembler } from '../protocol/reassembly.js'
 import type { Peer } from './context.js'
 import type { LazyAbort } from './lazy-abort.js'
 import { RateLimiter } from './rate-limiter.js'
-import { type RpcError, rpcErrorToWire } from './rpc-error.js'
+import { type RpcError, rpcErrorToWire } from '../protocol/rpc-error.js'
 import { EMPTY, encodeBody } from '../protocol/wire.js'
 
-/** mq priorities: urgent replies overtake bulk ones in the reply queue. */
+/** Message priorities: urgent replies overtake bulk ones in the reply path. */
 export const NORMAL_PRIORITY = 0
 export const URGENT_PRIORITY = 1
 
@@ -52,9 +52,11 @@ export class Session {
 
   constructor(
     readonly token: bigint,
-    readonly replyQueue: MessageQueue,
+    readonly link: PeerLink,
     readonly peer: Peer,
     readonly nonce: Uint8Array,
+    /** The client's schema fingerprint differs from the server's: WELCOME carries the server's shape. */
+    readonly schemaDiffers: boolean,
     limits: Readonly<{
       maxBodyBytes: number
       maxPartials: number
@@ -65,7 +67,7 @@ export class Session {
   ) {
     // Not derived from the token: ids are logged and shown, the token is the session's secret.
     this.id = randomBytes(4).toString('hex')
-    this.writer = new FrameWriter(replyQueue, { sendTimeoutMs: limits.slowReaderMs })
+    this.writer = new FrameWriter(link.outbound, { sendTimeoutMs: limits.slowReaderMs })
     this.reassembler = new Reassembler(limits)
     this.limiter = limits.maxCallsPerSecond === undefined ? undefined : new RateLimiter(limits.maxCallsPerSecond)
   }
@@ -107,13 +109,18 @@ export class Session {
     this.writer.tryWrite({ type: FrameType.GOODBYE, flags: 0, token: this.token, callId: 0 }, body, URGENT_PRIORITY)
   }
 
-  /** Aborts every call in flight with `reason`, closes the reply queue (never unlinks it). */
+  /** The client's reply path, as shown in messages. */
+  get replyAddress(): string {
+    return this.link.outbound.address
+  }
+
+  /** Aborts every call in flight with `reason`, closes this side of the reply path (never removes it). */
   async end(reason: RpcError): Promise<void> {
     if (this.state === 'closed') return
     this.state = 'closed'
     for (const call of this.inFlight.values()) call.controller.abort(reason)
     this.inFlight.clear()
     this.reassembler.clear()
-    await this.replyQueue.close()
+    await this.link.outbound.close()
   }
 }

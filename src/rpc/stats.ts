@@ -13,9 +13,13 @@ class MethodStats {
   private readonly latencies = new Float64Array(WINDOW)
   private count = 0
 
+  /** Time spent in the handler over all calls, for discovery's processing_time. */
+  totalMs = 0
+
   record(ok: boolean, ms: number): void {
     if (ok) this.served++
     else this.failed++
+    this.totalMs += ms
     this.latencies[this.count % WINDOW] = ms
     this.count++
   }
@@ -49,6 +53,15 @@ export class ServerStats {
       this.methods.set(method, stats)
     }
     stats.record(ok, ms)
+  }
+
+  /** Calls, failures and total handler time per method, as transports that advertise services report them. */
+  totals(): Record<string, { requests: number; errors: number; processingTimeMs: number }> {
+    const result: Record<string, { requests: number; errors: number; processingTimeMs: number }> = {}
+    for (const [name, stats] of this.methods) {
+      result[name] = { requests: stats.served + stats.failed, errors: stats.failed, processingTimeMs: stats.totalMs }
+    }
+    return result
   }
 
   snapshot(): Record<string, MethodFigures> {

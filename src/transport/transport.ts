@@ -128,6 +128,31 @@ export type ListenOptions = Readonly<{
   maxMessages?: number
   /** Largest message per lane, where the transport chooses it. */
   messageSize?: number
+  /**
+   * What the service is, for transports that advertise services to their
+   * network's own tooling (NATS answers `$SRV.PING|INFO|STATS` with it);
+   * others ignore it.
+   */
+  advert?: ServiceAdvert
+}>
+
+/**
+ * Facts about a service that a transport may publish for discovery. The
+ * server passes its methods as `endpoints` and its schema fingerprint in
+ * `metadata`; `stats` is read each time someone asks.
+ */
+export type ServiceAdvert = Readonly<{
+  /** The service's name. */
+  name: string
+  /** Its version (semver), where it has one. */
+  version?: string
+  description?: string
+  /** Free-form facts, e.g. `{ fingerprint }`. */
+  metadata?: Readonly<Record<string, string>>
+  /** The method names. */
+  endpoints: readonly string[]
+  /** Figures per method name, read when asked. */
+  stats?: () => Readonly<Record<string, Readonly<{ requests: number; errors: number; processingTimeMs: number }>>>
 }>
 
 /** A service's two lanes, being listened on. */
@@ -170,8 +195,13 @@ export interface Transport {
   readonly kind: string
   /** Claims a service's address and its urgent lane, and listens on both. */
   listen(address: string, options: ListenOptions): Promise<Listener>
-  /** Opens the service's lanes for writing; rejects with an UNAVAILABLE-mapped error when nobody listens. */
-  connect(address: string): Promise<ServiceLanes>
+  /**
+   * Opens the service's lanes for writing; rejects with an UNAVAILABLE-mapped
+   * error when nobody listens. `replyAddress` is the client's reply path (from
+   * this transport), so that a transport whose services have several
+   * instances can keep the session on the instance that answered its HELLO.
+   */
+  connect(address: string, replyAddress: string): Promise<ServiceLanes>
   /** Creates a private reply path for a client. */
   openReplyPath(options?: ReplyPathOptions): Promise<ReplyPath>
   /**

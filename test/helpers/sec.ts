@@ -125,7 +125,8 @@ export function descriptorsOn(name: string): number {
 
 /** The server's sessions, open or still shaking hands (internal, for assertions). */
 export function heldSessions(server: Server<SecService>): number {
-  return (server as unknown as { sessions: Map<bigint, unknown> }).sessions.size
+  const table = (server as unknown as { sessions: { open: number; handshakes: number } }).sessions
+  return table.open + table.handshakes
 }
 
 /** The server's $stats figures, as a client sees them. */

@@ -76,15 +76,15 @@ describe('lifecycle events', () => {
     client.on('connect', () => connected++)
     await until(() => connected === 1, "the client's 'connect' event")
     const session = await server.waitFor({ event: 'session' })
-    expect(session.peer).toEqual({ uid: 0, gid: 0, pid: process.pid })
+    expect(session.peer).toEqual({ principal: 'unix:0:0', uid: 0, gid: 0, pid: process.pid })
     const proc = await spawnClient(queue)
     const other = await server.waitFor({ event: 'session' }, undefined, (line) => (line.peer as { pid: number }).pid === proc.pid)
-    expect(other.peer).toEqual({ uid: 0, gid: 0, pid: proc.pid })
+    expect(other.peer).toEqual({ principal: 'unix:0:0', uid: 0, gid: 0, pid: proc.pid })
     expect(other.id).not.toBe(session.id)
 
     await proc.close()
     const end = await server.waitFor({ event: 'sessionEnd', id: other.id })
-    expect(end.peer).toEqual({ uid: 0, gid: 0, pid: proc.pid })
+    expect(end.peer).toEqual({ principal: 'unix:0:0', uid: 0, gid: 0, pid: proc.pid })
     expect(end.code).toBe(Code.CANCELLED)
     expect(queueExists(proc.replyQueue)).toBe(false)
     expect(connected).toBe(1)
@@ -104,7 +104,7 @@ describe('lifecycle events', () => {
     expect(queueExists(client.replyQueue)).toBe(false)
     const end = await server.waitFor({ event: 'sessionEnd', id: session.id })
     expect(end.code).toBe(Code.CANCELLED)
-    expect(end.peer).toEqual({ uid: 0, gid: 0, pid: process.pid })
+    expect(end.peer).toEqual({ principal: 'unix:0:0', uid: 0, gid: 0, pid: process.pid })
     // The handler's signal aborts when its session ends.
     await server.waitFor({ event: 'aborted', tag: 'held' })
     // A closed client refuses new calls at once.
@@ -151,7 +151,7 @@ describe('a server killed with SIGKILL', () => {
     expect(await client.add({ a: 2, b: 3 })).toBe(5)
     expect(await client.ping({ seq: 1 })).toMatchObject({ seq: 1, urgent: true })
     const session = await second.waitFor({ event: 'session' })
-    expect(session.peer).toEqual({ uid: 0, gid: 0, pid: process.pid })
+    expect(session.peer).toEqual({ principal: 'unix:0:0', uid: 0, gid: 0, pid: process.pid })
   })
 
   it('a call made while disconnected waits for the new server within its deadline, or fails DEADLINE_EXCEEDED', async () => {
@@ -247,7 +247,7 @@ describe('a client killed with SIGKILL mid-call', () => {
     expect(queueExists(victim.replyQueue)).toBe(true)
     await victim.kill()
     const end = await server.waitFor({ event: 'sessionEnd', id: session.id })
-    expect(end.peer).toEqual({ uid: 0, gid: 0, pid: victim.pid })
+    expect(end.peer).toEqual({ principal: 'unix:0:0', uid: 0, gid: 0, pid: victim.pid })
     expect(end.code).toBe(Code.UNAVAILABLE)
     const aborted = await server.waitFor({ event: 'aborted', tag: 'orphan' })
     expect(aborted.code).toBe(Code.UNAVAILABLE)

@@ -67,12 +67,14 @@ describe('sessions', () => {
     expect(await third.add({ a: 1, b: 2 })).toBe(3)
   })
 
-  it('maxSessionsPerUid: the next createClient of that uid rejects with RESOURCE_EXHAUSTED naming the option', async () => {
-    const { server, queue } = await startServer({ maxSessionsPerUid: 1 })
+  it('maxSessionsPerPrincipal: the next createClient of that principal rejects with RESOURCE_EXHAUSTED naming the option', async () => {
+    const { server, queue } = await startServer({ maxSessionsPerPrincipal: 1 })
     await connect(queue)
     const error = await rejection(connect(queue))
     expect(error.code).toBe(Code.RESOURCE_EXHAUSTED)
-    expect(error.message).toContain(`uid ${process.getuid?.()} has its maximum of 1 sessions (maxSessionsPerUid)`)
+    expect(error.message).toContain(
+      `unix:${process.getuid?.()}:${process.getgid?.()} has its maximum of 1 sessions (maxSessionsPerPrincipal)`,
+    )
     expect(server.sessionCount).toBe(1)
   })
 })
@@ -115,15 +117,17 @@ describe('calls', () => {
     expect(await client.add({ a: 1, b: 1 })).toBe(2)
   })
 
-  it('maxCallsPerSecondPerUid: the rate is shared by every session of the uid', async () => {
-    const { queue } = await startServer({ maxCallsPerSecondPerUid: 2 })
+  it('maxCallsPerSecondPerPrincipal: the rate is shared by every session of the principal', async () => {
+    const { queue } = await startServer({ maxCallsPerSecondPerPrincipal: 2 })
     const [a, b] = [await connect(queue), await connect(queue)]
     const results = await Promise.allSettled([a, b, a, b, a, b].map((client, i) => client.add({ a: i, b: 0 })))
     const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as RpcError)
     expect(refused.length).toBeGreaterThanOrEqual(2)
     for (const error of refused) {
       expect(error.code).toBe(Code.RESOURCE_EXHAUSTED)
-      expect(error.message).toContain(`uid ${process.getuid?.()} exceeds 2 calls per second (maxCallsPerSecondPerUid)`)
+      expect(error.message).toContain(
+        `unix:${process.getuid?.()}:${process.getgid?.()} exceeds 2 calls per second (maxCallsPerSecondPerPrincipal)`,
+      )
     }
   })
 
@@ -200,7 +204,9 @@ describe('time limits', () => {
     await until(() => server.sessionCount === 1, 'the server has the new session')
     child.send('call')
     const called = await child.waitForLine(/^called /)
-    expect(JSON.parse(called.slice('called '.length))).toEqual([{ uid: process.getuid?.(), gid: process.getgid?.(), pid }])
+    expect(JSON.parse(called.slice('called '.length))).toEqual([
+      { principal: `unix:${process.getuid?.()}:${process.getgid?.()}`, uid: process.getuid?.(), gid: process.getgid?.(), pid },
+    ])
   })
 
   it('slow reader: a session whose reply queue stays full is ended after slowReaderMs; the server keeps serving others', async () => {
@@ -231,7 +237,7 @@ describe('time limits', () => {
     const [info, reason] = ends[0] as [SessionInfo, RpcError]
     expect(info.peer.pid).toBe(child.process.pid)
     expect(reason.code).toBe(Code.RESOURCE_EXHAUSTED)
-    expect(reason.message).toContain(`could not write to reply queue ${reply}`)
+    expect(reason.message).toContain(`could not write to reply path ${reply}`)
     expect(reason.message).toContain('(slowReaderMs 1000: the client is not reading its replies)')
     expect(server.sessionCount).toBe(1)
     await until(() => ticks === events, 'the other client got every event')
@@ -271,10 +277,10 @@ describe('the queue budget', () => {
     const asUser = nobodyCanRunFixtures() ? NOBODY : undefined
     const queue = uniqueQueueName('budget')
     trackQueue(`${queue}.urgent`)
-    // Default queue sizes. The default maxSessionsPerUid (32) is below 40, so it is raised here: this is about the queue budget.
+    // Default queue sizes, and room for 64 sessions of one principal: this is about the queue budget.
     const serverProcess = spawnFixture(
       'sec-server.ts',
-      [queue, JSON.stringify({ maxSessionsPerUid: 64 })],
+      [queue, JSON.stringify({ maxSessionsPerPrincipal: 64 })],
       asUser === undefined ? {} : { asUser },
     )
     await serverProcess.waitForLine('ready', 20_000)

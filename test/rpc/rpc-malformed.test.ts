@@ -151,7 +151,7 @@ describe('malformed HELLOs are dropped, counted and reported', () => {
     [
       'a reply queue name without a slash',
       (peer) => rawFrame(HELLO_SPEC, pack(peer.helloBody({ replyQueue: 'no-slash' }))),
-      'bad reply queue',
+      'bad reply path',
     ],
     [
       'a reply queue that does not exist',
@@ -196,7 +196,6 @@ describe('malformed HELLOs are dropped, counted and reported', () => {
   const refusals: ReadonlyArray<readonly [string, Record<string, unknown>, Code, string]> = [
     ['another protocol version', { protocol: 2 }, Code.FAILED_PRECONDITION, 'client speaks protocol 2'],
     ['another service', { service: 'calc' }, Code.NOT_FOUND, "serves 'sec', not 'calc'"],
-    ['another schema', { fingerprint: 'not-the-same' }, Code.FAILED_PRECONDITION, 'fingerprint not-the-same'],
   ]
 
   it.each(refusals)('a well-formed HELLO for %s is answered with a REJECT', async (_what, patch, code, message) => {
@@ -211,6 +210,16 @@ describe('malformed HELLOs are dropped, counted and reported', () => {
     expect(server.sessionCount).toBe(0)
     await peer.handshake()
     await stillServes(queue, peer)
+  })
+
+  it("a HELLO for another schema version is let in, and WELCOME carries the server's shape to judge it by", async () => {
+    const { server, queue } = await startServer()
+    const peer = rawPeer(queue)
+    const welcome = await peer.handshake({ fingerprint: 'not-the-same' })
+    expect(welcome.shape).toMatchObject({ name: 'sec', methods: { add: { priority: 'normal' } } })
+    expect(server.sessionCount).toBe(1)
+    const same = rawPeer(queue)
+    expect((await same.handshake()).shape).toBeUndefined()
   })
 })
 
@@ -233,9 +242,9 @@ describe('malformed REQUESTs of a real session are answered with an ERROR for th
       'a deadline that is a string',
       pack(['add', { a: 1, b: 2 }, 'soon']),
       Code.INVALID_ARGUMENT,
-      'deadline must be a number or nil',
+      'deadline must be a finite number (epoch ms) or nil',
     ],
-    ['a deadline that is a map', pack(['add', { a: 1, b: 2 }, {}]), Code.INVALID_ARGUMENT, 'deadline must be a number or nil'],
+    ['a deadline that is a map', pack(['add', { a: 1, b: 2 }, {}]), Code.INVALID_ARGUMENT, 'deadline must be a finite number (epoch ms) or nil'],
     ['an input that fails the schema', pack(['add', { a: 'one', b: 2 }, null]), Code.INVALID_ARGUMENT, "input of 'add'"],
     ['a deadline already past', pack(['add', { a: 1, b: 2 }, 1]), Code.DEADLINE_EXCEEDED, 'had passed'],
     ['an unknown method', pack(['nope', {}, null]), Code.UNIMPLEMENTED, "method 'nope' is not part of service 'sec'"],

@@ -225,7 +225,9 @@ describe('peer identity comes from the kernel', () => {
     const seen: SessionInfo[] = []
     server.on('session', (info) => seen.push(info))
     const client = await connect(queue)
-    const me = { uid: process.getuid?.(), gid: process.getgid?.(), pid: process.pid }
+    const uid = process.getuid?.()
+    const gid = process.getgid?.()
+    const me = { principal: `unix:${uid}:${gid}`, uid, gid, pid: process.pid }
     expect(await client.whoami({})).toEqual(me)
     expect(seen.map((s) => s.peer)).toEqual([me])
   })
@@ -234,7 +236,7 @@ describe('peer identity comes from the kernel', () => {
     const { queue } = await startServer({ allow: { uids: [12_345], gids: [12_345] } })
     const error = await rejection(connect(queue))
     expect(error.code).toBe(Code.PERMISSION_DENIED)
-    expect(error.message).toContain(`uid ${process.getuid?.()} gid ${process.getgid?.()} may not use 'sec'`)
+    expect(error.message).toContain(`unix:${process.getuid?.()}:${process.getgid?.()} may not use 'sec'`)
   })
 
   it('an allow list by gid lets the caller in', async () => {
@@ -287,8 +289,9 @@ describe('peer identity comes from the kernel', () => {
       server.on('sessionEnd', (info) => ends.push(info))
       const { verdict, body, pid } = await cClient(queue, 'whoami')
       expect(verdict).toBe('response')
-      expect(body).toEqual({ uid: NOBODY, gid: NOBODY, pid })
-      expect(seen.map((s) => s.peer)).toEqual([{ uid: NOBODY, gid: NOBODY, pid }])
+      const nobody = { principal: `unix:${NOBODY}:${NOBODY}`, uid: NOBODY, gid: NOBODY, pid }
+      expect(body).toEqual(nobody)
+      expect(seen.map((s) => s.peer)).toEqual([nobody])
       // Its GOODBYE ended the session.
       await until(() => ends.length === 1, 'the C client’s session ended')
       expect(server.sessionCount).toBe(0)
@@ -306,7 +309,7 @@ describe('peer identity comes from the kernel', () => {
       const { verdict, body } = await cClient(queue, 'whoami')
       expect(verdict).toBe('reject')
       expect(body.code).toBe(Code.PERMISSION_DENIED)
-      expect(body.message).toBe(`uid ${NOBODY} gid ${NOBODY} may not use 'sec' (the server's allow list)`)
+      expect(body.message).toBe(`unix:${NOBODY}:${NOBODY} may not use 'sec' (the server's allow list)`)
       expect(heldSessions(server)).toBe(0)
       const root = await connect(queue)
       expect(await root.whoami({})).toMatchObject({ uid: 0 })

@@ -117,7 +117,8 @@ describe('handlers', () => {
           expectTypeOf(ctx).toEqualTypeOf<CallContext>()
           expectTypeOf(ctx.signal).toEqualTypeOf<AbortSignal>()
           expectTypeOf(ctx.deadline).toEqualTypeOf<number | undefined>()
-          expectTypeOf(ctx.peer.uid).toEqualTypeOf<number>()
+          expectTypeOf(ctx.peer.principal).toEqualTypeOf<string>()
+          expectTypeOf(ctx.peer.uid).toEqualTypeOf<number | undefined>()
           return input.a + input.b
         },
         find: async (input) => {
@@ -179,7 +180,7 @@ describe('events', () => {
     client.on('reconnect', () => undefined)
     client.on('disconnect', (reason) => expectTypeOf(reason).toEqualTypeOf<RpcError>())
     client.on('error', (error) => expectTypeOf(error).toEqualTypeOf<Error>())
-    server.on('session', (info) => expectTypeOf(info.peer.gid).toEqualTypeOf<number>())
+    server.on('session', (info) => expectTypeOf(info.peer.gid).toEqualTypeOf<number | undefined>())
     server.on('sessionEnd', (info, reason) => {
       expectTypeOf(info.id).toEqualTypeOf<string>()
       expectTypeOf(reason).toEqualTypeOf<RpcError>()

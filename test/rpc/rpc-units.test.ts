@@ -6,7 +6,9 @@ import { Type } from 'typebox'
 import { describe, expect, it } from 'vitest'
 import { Binary, Code, codeName, defineService, MqError, RpcError } from '../../src/index.js'
 import { pidOfReplyQueue, replyQueueName, urgentLaneName } from '../../src/transport/mq/queue-naming.js'
-import { fromMqError, rpcErrorFromWire, rpcErrorToWire } from '../../src/rpc/rpc-error.js'
+import { rpcErrorFromWire, rpcErrorToWire } from '../../src/protocol/rpc-error.js'
+import { toRpcError } from '../../src/rpc/transport-errors.js'
+import { mqTransport } from '../../src/transport/mq/mq-transport.js'
 import { diffServiceShapes } from '../../src/rpc/schema-diff.js'
 import { serviceShape } from '../../src/rpc/service.js'
 
@@ -44,8 +46,8 @@ describe('RpcError', () => {
     expect(RpcError.from('text', Code.UNAVAILABLE).code).toBe(Code.UNAVAILABLE)
   })
 
-  it('maps every transport error in one place', () => {
-    const map = (code: string) => fromMqError(new MqError('m', { code })).code
+  it('maps every POSIX-queue error in one place, beside its transport', () => {
+    const map = (code: string) => toRpcError(mqTransport(), new MqError('m', { code })).code
     expect(map('ETIMEDOUT')).toBe(Code.DEADLINE_EXCEEDED)
     expect(map('ABORT_ERR')).toBe(Code.CANCELLED)
     expect(map('ENOENT')).toBe(Code.UNAVAILABLE)

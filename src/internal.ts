@@ -1,0 +1,34 @@
+/**
+ * `mqrpc/internal`: helpers for tools such as the `mqrpc` command (listing
+ * and cleaning up queues, probing servers, quoting defaults). Not covered by
+ * semver: anything here may change in a minor release. Applications use the
+ * public entry, `mqrpc`.
+ * @module
+ */
+export * from './rpc/defaults.js'
+export { isServed, PROBE_SERVICE } from './rpc/probe.js'
+export { kernelLimits, type KernelLimits, queueCost } from './transport/mq/kernel-limits.js'
+export {
+  DEFAULT_REPLY_MAX_MESSAGES,
+  DEFAULT_REPLY_MESSAGE_SIZE,
+  DEFAULT_SERVICE_MAX_MESSAGES,
+  DEFAULT_SERVICE_MESSAGE_SIZE,
+  defaultTransport,
+  mqTransport,
+} from './transport/mq/mq-transport.js'
+export { processAlive } from './transport/mq/process-alive.js'
+export { DEFAULT_SERVICE_QUEUE_MODE, REPLY_QUEUE_MODE } from './transport/mq/queue-modes.js'
+export { pidOfReplyQueue, replyQueueName, urgentLaneName } from './transport/mq/queue-naming.js'
+export { removeQueue } from './transport/mq/remove-queue.js'
+export { MemoryNetwork, memoryTransport } from './transport/memory/memory-transport.js'
+export type {
+  Inbound,
+  Listener,
+  Outbound,
+  PeerLink,
+  ReplyPath,
+  ServiceLanes,
+  Transport,
+  TransportStatus,
+  VouchedIdentity,
+} from './transport/transport.js'

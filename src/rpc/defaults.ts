@@ -1,0 +1,51 @@
+/**
+ * Every default of the RPC layer, named once: the code resolves options
+ * from these, `mqrpc doctor` and the docs quote them. Defaults that exist
+ * only because the transport is a POSIX queue (modes, queue sizes) live
+ * beside that transport (src/transport/mq/).
+ * @module
+ */
+
+/** Sessions at once, over all principals. */
+export const DEFAULT_MAX_SESSIONS = 128
+/** Sessions at once per principal (one user), counted once the handshake is done. */
+export const DEFAULT_MAX_SESSIONS_PER_PRINCIPAL = 64
+/** Handshakes in progress at once (HELLO answered, PROOF not yet come), over all principals. */
+export const DEFAULT_MAX_HANDSHAKES = 32
+/**
+ * Handshakes in progress at once per principal: one user can use up only
+ * its own share, and 8 of the 32 stay for everyone else.
+ */
+export const DEFAULT_MAX_HANDSHAKES_PER_PRINCIPAL = 24
+/** Calls in flight per session. */
+export const DEFAULT_MAX_IN_FLIGHT = 128
+/** Largest request body a server accepts, in bytes. */
+export const DEFAULT_SERVER_MAX_BODY_BYTES = 16 * 1024 * 1024
+/** Largest reply body a client accepts, in bytes. */
+export const DEFAULT_CLIENT_MAX_BODY_BYTES = 64 * 1024 * 1024
+/** Partly received bodies held per session. */
+export const DEFAULT_MAX_PARTIALS = 16
+/** How long a partly received body may wait for its next chunk. */
+export const DEFAULT_PARTIAL_TIMEOUT_MS = 10_000
+/** How long a client has to finish the handshake (server side). */
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 5000
+/** Heartbeat interval a server tells its clients. */
+export const DEFAULT_HEARTBEAT_MS = 1000
+/** How long a reply may wait for room in a client's full reply path before the session is ended. */
+export const DEFAULT_SLOW_READER_MS = 10_000
+/** Handlers running at once. */
+export const DEFAULT_CONCURRENCY = 64
+/** Of the concurrency, slots kept for urgent calls. */
+export const DEFAULT_URGENT_RESERVE = 8
+/** How long close() waits for calls in flight before cancelling them. */
+export const DEFAULT_SHUTDOWN_GRACE_MS = 5000
+/** How long a server already on the address has to answer a probe before its queue is taken over. */
+export const DEFAULT_PROBE_TIMEOUT_MS = 1000
+/** How long createClient may take to make its first session. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 5000
+/** How long each reconnect attempt may take to finish the handshake. */
+export const DEFAULT_RECONNECT_HANDSHAKE_TIMEOUT_MS = 2000
+/** First pause between reconnect attempts; it doubles up to the maximum. */
+export const DEFAULT_RECONNECT_MIN_DELAY_MS = 50
+/** Longest pause between reconnect attempts. */
+export const DEFAULT_RECONNECT_MAX_DELAY_MS = 1000
