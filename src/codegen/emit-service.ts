@@ -34,6 +34,7 @@ export function emitService(model: ServiceModel, header: string, importFrom: str
   )
   const spec = [
     ...(model.description === undefined ? [] : [`  description: ${quote(model.description)},`]),
+    ...(model.version === undefined ? [] : [`  version: ${quote(model.version)},`]),
     `  methods: {\n${methods.join('\n')}\n  },`,
     ...(events.length === 0 ? [] : [`  events: {\n${events.join('\n')}\n  },`]),
   ]

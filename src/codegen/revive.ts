@@ -27,6 +27,6 @@ export function rebuildService(model: ServiceModel): AnyService {
   }
   const events: Record<string, MethodSpec['input']> = {}
   for (const event of model.events) events[event.name] = schemaFromJson(shape.events[event.name])
-  const spec: ServiceSpec = { methods, events }
+  const spec: ServiceSpec = { methods, events, ...(model.version === undefined ? {} : { version: model.version }) }
   return defineService(model.name, spec)
 }

@@ -34,6 +34,8 @@ export interface EventModel {
 export interface ServiceModel {
   readonly name: string
   readonly description: string | undefined
+  /** The spec's semver version, re-emitted so that the stubs' service says it too. */
+  readonly version: string | undefined
   readonly fingerprint: string
   /** The canonical JSON description the fingerprint covers (what serviceShape gives). */
   readonly shape: Json
@@ -158,6 +160,7 @@ export function serviceModel(service: AnyService): ServiceModel {
   return {
     name: service.name,
     description: text((service.spec as { description?: unknown }).description),
+    version: text((service.spec as { version?: unknown }).version),
     fingerprint: service.fingerprint,
     shape: canonical({ name: service.name, methods: methodShapes, events: eventShapes }),
     methods,
