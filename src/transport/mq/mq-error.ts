@@ -5,6 +5,7 @@
  */
 import { statSync } from 'node:fs'
 import { kernelLimits, queueCost } from './kernel-limits.js'
+import { pidOfReplyQueue } from './queue-naming.js'
 
 /** Error codes of our own, beside the kernel's errno names. */
 export const QUEUE_CLOSED = 'ERR_QUEUE_CLOSED'
@@ -64,23 +65,43 @@ function describeOwner(queue: string): string {
   }
 }
 
+/** Who makes a queue of this name, so that advice names the options that person can change. */
+type Maker = 'client' | 'probe' | 'other'
+
+function makerOf(queue: string): Maker {
+  if (pidOfReplyQueue(queue) === undefined) return 'other'
+  return queue.startsWith('/mqrpc.probe.') ? 'probe' : 'client'
+}
+
+/** The options that set a queue's slots and message size, as the one who made `queue` spells them. */
+function sizeOptionNames(queue: string): { slots: string; size: string; where: string } {
+  return makerOf(queue) === 'client'
+    ? { slots: 'replyMaxMessages', size: 'replyMessageSize', where: "createClient's replyMaxMessages and replyMessageSize" }
+    : {
+        slots: 'maxMessages',
+        size: 'messageSize',
+        where: "maxMessages and messageSize (createServer's options for its two queues, or MessageQueue.open's)",
+      }
+}
+
 function openInvalid(ctx: ErrorContext): string {
+  const names = sizeOptionNames(ctx.queue)
   const limits = kernelLimits()
   const problems: string[] = []
   if (ctx.maxMessages !== undefined) {
-    if (ctx.maxMessages < 1) problems.push(`maxMessages ${ctx.maxMessages} must be at least 1`)
+    if (ctx.maxMessages < 1) problems.push(`${names.slots} ${ctx.maxMessages} must be at least 1`)
     else if (limits.msgMax !== undefined && ctx.maxMessages > limits.msgMax) {
       problems.push(
-        `maxMessages ${ctx.maxMessages} exceeds this machine's limit /proc/sys/fs/mqueue/msg_max = ${limits.msgMax} ` +
+        `${names.slots} ${ctx.maxMessages} exceeds this machine's limit /proc/sys/fs/mqueue/msg_max = ${limits.msgMax} ` +
           `(ask for at most ${limits.msgMax}, or as root raise it: sysctl -w fs.mqueue.msg_max=${ctx.maxMessages})`,
       )
     }
   }
   if (ctx.messageSize !== undefined) {
-    if (ctx.messageSize < 1) problems.push(`messageSize ${ctx.messageSize} must be at least 1`)
+    if (ctx.messageSize < 1) problems.push(`${names.size} ${ctx.messageSize} must be at least 1`)
     else if (limits.msgsizeMax !== undefined && ctx.messageSize > limits.msgsizeMax) {
       problems.push(
-        `messageSize ${ctx.messageSize} exceeds this machine's limit /proc/sys/fs/mqueue/msgsize_max = ${limits.msgsizeMax} ` +
+        `${names.size} ${ctx.messageSize} exceeds this machine's limit /proc/sys/fs/mqueue/msgsize_max = ${limits.msgsizeMax} ` +
           `(ask for at most ${limits.msgsizeMax}, or as root raise it: sysctl -w fs.mqueue.msgsize_max=${ctx.messageSize})`,
       )
     }
@@ -105,7 +126,8 @@ function adviceFor(code: string, syscall: string, ctx: ErrorContext): string {
       return (
         `cannot open queue ${q}: this user's message queue budget (RLIMIT_MSGQUEUE, \`ulimit -q\`) is ${budget} and it is used up, ` +
         `or this process has too many descriptors open.${cost} ` +
-        'Close queues you no longer need, remove stale ones (`mqrpc gc`), ask for smaller queues (maxMessages, messageSize), ' +
+        'Close queues you no longer need, remove stale ones (`mqrpc gc`), ' +
+        (makerOf(q) === 'probe' ? '' : `ask for smaller queues (${sizeOptionNames(q).where}), `) +
         'or raise the budget (`ulimit -q`, LimitMSGQUEUE= in a systemd unit, or msgqueue in /etc/security/limits.conf).'
       )
     }
