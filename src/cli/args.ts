@@ -5,22 +5,38 @@
  * @module
  */
 import { type ParseArgsConfig, parseArgs } from 'node:util'
-import { Code, codeName, RpcError } from '../index.js'
+import { Code, codeName } from '../protocol/code.js'
+import { RpcError } from '../protocol/rpc-error.js'
+import { queueNameProblem } from '../transport/mq/queue-name-rules.js'
 import { Exit } from './cli.js'
+import { printJson, toJsonValue } from './output.js'
 
 /** The command line itself is wrong: the verb prints the message and exits with USAGE. */
 export class UsageError extends Error {
   override readonly name = 'UsageError'
 }
 
+/** How a {@link CliFailure} shows under `--json`. */
+export type FailureJson = Readonly<{
+  /** A gRPC code name where one fits (NOT_FOUND, INVALID_ARGUMENT, ...); FAILED otherwise. */
+  code?: string
+  /** Anything a script may want beside the message (e.g. the failing fields). */
+  details?: unknown
+}>
+
 /** A failure the verb has already explained; `exitCode` says which kind. */
 export class CliFailure extends Error {
   override readonly name = 'CliFailure'
+  readonly code: string
+  readonly details: unknown
   constructor(
     message: string,
     readonly exitCode: number = Exit.FAILURE,
+    json: FailureJson = {},
   ) {
     super(message)
+    this.code = json.code ?? 'FAILED'
+    this.details = json.details
   }
 }
 
@@ -73,12 +89,32 @@ export function optionalValue(args: readonly string[], name: string): string[] {
   return out
 }
 
-/** Checks the number of positionals; `names` are shown in the message. */
-export function expectPositionals(positionals: readonly string[], min: number, max: number, names: string): void {
-  if (positionals.length < min) throw new UsageError(`missing ${names}`)
+/**
+ * Checks the number of positionals. `required` names the first `min` of
+ * them in order (the message says which are missing); `example` follows.
+ */
+export function expectPositionals(
+  positionals: readonly string[],
+  min: number,
+  max: number,
+  required: readonly string[] = [],
+  example = '',
+): void {
+  if (positionals.length < min) {
+    const missing = required.slice(positionals.length, min)
+    const what = missing.length > 0 ? missing.join(' and ') : `${min - positionals.length} argument(s)`
+    throw new UsageError(`missing ${what}${example === '' ? '' : `, e.g. ${example}`}`)
+  }
   if (positionals.length > max) {
     throw new UsageError(`unexpected argument${positionals.length - max > 1 ? 's' : ''}: ${positionals.slice(max).join(' ')}`)
   }
+}
+
+/** Checks a queue name given on the command line; a malformed one is a usage error. */
+export function queueArg(name: string): string {
+  const problem = queueNameProblem(name)
+  if (problem !== undefined) throw new UsageError(problem)
+  return name
 }
 
 /** The exit code for an RPC error: could not reach the server, or the call failed. */
@@ -134,12 +170,51 @@ export function verbRunner(
     try {
       return await body(args)
     } catch (error) {
+      // With --json, a script reads stdout: the failure is one JSON value there too.
+      if (args.includes('--json')) printJson(errorJson(error))
       return report(verb, error)
     } finally {
       process.off('SIGINT', onSignal)
       process.off('SIGTERM', onSignal)
     }
   }
+}
+
+/** What a failure prints on stdout under `--json`. */
+export interface ErrorJson {
+  readonly error: {
+    /** USAGE for a wrong command line; a gRPC code name (UNAVAILABLE, NOT_FOUND, ...); FAILED otherwise. */
+    readonly code: string
+    /** For an error the server (or the client library) reported: its gRPC-numbered code. */
+    readonly codeNumber?: number
+    readonly message: string
+    readonly details?: unknown
+  }
+}
+
+/** The JSON form of whatever a verb threw: `{"error": {"code", "message", ...}}`. */
+export function errorJson(error: unknown): ErrorJson {
+  if (error instanceof UsageError) return { error: { code: 'USAGE', message: error.message } }
+  if (error instanceof CliFailure) {
+    return {
+      error: {
+        code: error.code,
+        message: error.message,
+        ...(error.details === undefined ? {} : { details: toJsonValue(error.details) }),
+      },
+    }
+  }
+  if (error instanceof RpcError) {
+    return {
+      error: {
+        code: codeName(error.code),
+        codeNumber: error.code,
+        message: error.rawMessage,
+        ...(error.details === undefined ? {} : { details: toJsonValue(error.details) }),
+      },
+    }
+  }
+  return { error: { code: 'FAILED', message: error instanceof Error ? error.message : String(error) } }
 }
 
 function report(verb: string, error: unknown): number {

@@ -40,6 +40,8 @@ export interface MethodDescription {
 export interface ServiceDescription {
   readonly protocol: number
   readonly name: string
+  /** The service's semver version, when it declares one. */
+  readonly version?: string
   readonly fingerprint: string
   readonly queue: string
   readonly urgentLane: string
@@ -129,6 +131,7 @@ export function readDescription(value: unknown, queue: string): ServiceDescripti
   return {
     protocol: typeof value.protocol === 'number' ? value.protocol : 0,
     name: value.name,
+    ...(typeof value.version === 'string' ? { version: value.version } : {}),
     fingerprint: typeof value.fingerprint === 'string' ? value.fingerprint : '',
     queue: typeof value.queue === 'string' ? value.queue : queue,
     urgentLane: typeof value.urgentLane === 'string' ? value.urgentLane : `${queue}.urgent`,

@@ -4,11 +4,22 @@
  * @module
  */
 import { readFileSync } from 'node:fs'
-import { codeName, RpcError } from '../index.js'
-import { CliFailure, exitFor, expectPositionals, intOption, parseVerbArgs, UsageError, verbRunner } from './args.js'
-import { Exit, registerVerb } from './cli.js'
+import { codeName } from '../protocol/code.js'
+import { RpcError } from '../protocol/rpc-error.js'
+import {
+  CliFailure,
+  errorJson,
+  exitFor,
+  expectPositionals,
+  intOption,
+  parseVerbArgs,
+  queueArg,
+  UsageError,
+  verbRunner,
+} from './args.js'
+import { Exit } from './cli.js'
 import { connectDynamic } from './dynamic-service.js'
-import { fromJsonValue, jsonText, printJson, toJsonValue } from './output.js'
+import { fromJsonValue, jsonText, printJson } from './output.js'
 import { schemaText } from './schema-text.js'
 
 const HELP = `Usage: mqrpc call /queue method ['<json>' | -] [--urgent] [--timeout ms] [--json]
@@ -32,8 +43,9 @@ Options:
   --urgent          send through the service's urgent lane
   --timeout ms      deadline of the call, and of connecting (default: none for
                     the call, 5000 ms to connect)
-  --json            one-line output; a failed call prints {"code", "codeName",
-                    "message", "details"} on stdout instead
+  --json            one-line output; any failure (the call's error, input that
+                    does not match, an unknown method, no server) prints
+                    {"error": {"code", "message", ...}} on stdout too
   --service name    the service's name, when known (saves one handshake)
   --help            this text
 
@@ -50,15 +62,20 @@ function readInput(text: string | undefined): unknown {
   }
 }
 
-async function run(args: readonly string[]): Promise<number> {
+async function body(args: readonly string[]): Promise<number> {
   const { values, positionals } = parseVerbArgs(args, {
     urgent: { type: 'boolean', default: false },
     timeout: { type: 'string' },
     json: { type: 'boolean', default: false },
     service: { type: 'string' },
   })
-  expectPositionals(positionals, 2, 3, 'the queue and the method, e.g. `mqrpc call /calc add \'{"a":1,"b":2}\'`')
-  const [queue, methodName, inputText] = positionals as [string, string, string | undefined]
+  const example =
+    positionals.length === 1
+      ? `\`mqrpc call ${positionals[0]} <method> '<json>'\` (\`mqrpc describe ${positionals[0]}\` lists its methods)`
+      : `\`mqrpc call /calc add '{"a":1,"b":2}'\``
+  expectPositionals(positionals, 2, 3, ['the queue', 'the method'], example)
+  const [name, methodName, inputText] = positionals as [string, string, string | undefined]
+  const queue = queueArg(name)
   const timeoutMs = intOption(values.timeout, 'timeout', 1)
   const input = readInput(inputText)
   const { description, service, client } = await connectDynamic(queue, {
@@ -69,10 +86,15 @@ async function run(args: readonly string[]): Promise<number> {
     const method = service.methods.get(methodName)
     if (method === undefined) {
       const known = Object.keys(description.methods).join(', ') || 'none'
-      throw new CliFailure(`service '${description.name}' on ${queue} has no method '${methodName}'; its methods: ${known}`)
+      throw new CliFailure(
+        `service '${description.name}' on ${queue} has no method '${methodName}'; its methods: ${known}`,
+        Exit.FAILURE,
+        { code: 'UNIMPLEMENTED', details: { service: description.name, methods: Object.keys(description.methods) } },
+      )
     }
     if (!method.input.check(input)) {
-      const lines = method.input.violations(input).map((v) => `  ${v.path}  ${v.message}`)
+      const violations = method.input.violations(input)
+      const lines = violations.map((v) => `  ${v.path}  ${v.message}`)
       throw new CliFailure(
         [
           `input of '${methodName}' does not match the live schema of ${description.name} on ${queue}, so nothing was sent:`,
@@ -82,6 +104,8 @@ async function run(args: readonly string[]): Promise<number> {
             ? ['write binary data as {"$binary": "<base64>"}, e.g. {"data": {"$binary": "AQID"}}']
             : []),
         ].join('\n'),
+        Exit.FAILURE,
+        { code: 'INVALID_ARGUMENT', details: { violations: violations.map(({ path, message }) => ({ path, message })) } },
       )
     }
     let result: unknown
@@ -93,12 +117,7 @@ async function run(args: readonly string[]): Promise<number> {
     } catch (thrown) {
       const error = RpcError.from(thrown)
       if (values.json) {
-        printJson({
-          code: error.code,
-          codeName: codeName(error.code),
-          message: error.rawMessage,
-          details: toJsonValue(error.details),
-        })
+        printJson(errorJson(error))
       } else {
         console.error(`ERROR ${codeName(error.code)} (${error.code}): ${error.rawMessage}`)
         if (error.details !== undefined) console.error(`details: ${jsonText(error.details)}`)
@@ -117,9 +136,8 @@ async function run(args: readonly string[]): Promise<number> {
   }
 }
 
-registerVerb({
-  name: 'call',
-  summary: 'call a method of a live service with JSON input',
-  help: HELP,
-  run: verbRunner('call', run),
-})
+/** The verb's `--help` text. */
+export const help = HELP
+
+/** Runs `mqrpc call`. */
+export const run = verbRunner('call', body)

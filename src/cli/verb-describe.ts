@@ -3,8 +3,8 @@
  * server through the built-in `$describe`.
  * @module
  */
-import { expectPositionals, intOption, parseVerbArgs, verbRunner } from './args.js'
-import { Exit, registerVerb } from './cli.js'
+import { expectPositionals, intOption, parseVerbArgs, queueArg, verbRunner } from './args.js'
+import { Exit } from './cli.js'
 import { fetchDescription, type ServiceDescription } from './dynamic-service.js'
 import { printJson } from './output.js'
 import { schemaText } from './schema-text.js'
@@ -12,8 +12,9 @@ import { schemaText } from './schema-text.js'
 const HELP = `Usage: mqrpc describe /queue [--json] [--timeout ms] [--service name]
 
 Asks the server on /queue for its description (the built-in $describe call)
-and prints the service's name, schema fingerprint, methods (lane, one-way,
-input and output with their JSON Schemas, descriptions) and events.
+and prints the service's name, version (when it declares one), schema
+fingerprint, methods (lane, one-way, input and output with their JSON
+Schemas, descriptions) and events.
 
 Each schema is shown twice: as a short type (\`{ a: number; b?: string }\`,
 \`integer\`, \`string<email>\`, \`Uint8Array\` for binary fields) and as the
@@ -31,6 +32,7 @@ Exit codes: 0 described; 1 failed; 2 bad usage; 3 no server answers on /queue.`
 export function describeLines(description: ServiceDescription): string[] {
   const lines = [
     `service ${description.name}`,
+    ...(description.version === undefined ? [] : [`  version      ${description.version}`]),
     `  queue        ${description.queue} (urgent lane ${description.urgentLane})`,
     `  fingerprint  ${description.fingerprint}`,
     `  protocol     ${description.protocol}`,
@@ -56,14 +58,14 @@ export function describeLines(description: ServiceDescription): string[] {
   return lines
 }
 
-async function run(args: readonly string[]): Promise<number> {
+async function body(args: readonly string[]): Promise<number> {
   const { values, positionals } = parseVerbArgs(args, {
     json: { type: 'boolean', default: false },
     timeout: { type: 'string' },
     service: { type: 'string' },
   })
-  expectPositionals(positionals, 1, 1, 'the queue to describe, e.g. `mqrpc describe /calc`')
-  const queue = positionals[0] as string
+  expectPositionals(positionals, 1, 1, ['the queue to describe'], '`mqrpc describe /calc`')
+  const queue = queueArg(positionals[0] as string)
   const timeoutMs = intOption(values.timeout, 'timeout', 1)
   const description = await fetchDescription(queue, {
     ...(timeoutMs === undefined ? {} : { timeoutMs }),
@@ -74,9 +76,8 @@ async function run(args: readonly string[]): Promise<number> {
   return Exit.OK
 }
 
-registerVerb({
-  name: 'describe',
-  summary: "show a live service's methods, events and schemas",
-  help: HELP,
-  run: verbRunner('describe', run),
-})
+/** The verb's `--help` text. */
+export const help = HELP
+
+/** Runs `mqrpc describe`. */
+export const run = verbRunner('describe', body)

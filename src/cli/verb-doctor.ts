@@ -3,9 +3,9 @@
  * is in use, and what to change for a given number of clients.
  * @module
  */
-import { kernelLimits, queueCost } from '../index.js'
+import { kernelLimits, queueCost } from '../transport/mq/kernel-limits.js'
 import { expectPositionals, intOption, parseVerbArgs, verbRunner } from './args.js'
-import { Exit, registerVerb } from './cli.js'
+import { Exit } from './cli.js'
 import { bytesText, printJson, userName } from './output.js'
 import { isMqueueMounted, listQueues, mountHint, mqueueDir } from './queue-listing.js'
 
@@ -143,7 +143,7 @@ function plan(
 
 const show = (value: number | undefined, unit = '') => (value === undefined ? 'unknown' : `${value}${unit}`)
 
-async function run(args: readonly string[]): Promise<number> {
+async function body(args: readonly string[]): Promise<number> {
   const { values, positionals } = parseVerbArgs(args, {
     clients: { type: 'string' },
     'reply-slots': { type: 'string' },
@@ -152,7 +152,7 @@ async function run(args: readonly string[]): Promise<number> {
     'server-size': { type: 'string' },
     json: { type: 'boolean', default: false },
   })
-  expectPositionals(positionals, 0, 0, '')
+  expectPositionals(positionals, 0, 0)
   const limits = kernelLimits()
   const uid = process.getuid?.() ?? 0
   const dir = mqueueDir()
@@ -236,9 +236,8 @@ async function run(args: readonly string[]): Promise<number> {
   return exitCode
 }
 
-registerVerb({
-  name: 'doctor',
-  summary: "check this machine's queue limits and plan for N clients",
-  help: HELP,
-  run: verbRunner('doctor', run),
-})
+/** The verb's `--help` text. */
+export const help = HELP
+
+/** Runs `mqrpc doctor`. */
+export const run = verbRunner('doctor', body)

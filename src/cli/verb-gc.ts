@@ -6,9 +6,10 @@
  */
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { isServed, MessageQueue, processAlive } from '../index.js'
-import { CliFailure, intOption, parseVerbArgs, UsageError, verbRunner } from './args.js'
-import { Exit, registerVerb } from './cli.js'
+import { MessageQueue } from '../transport/mq/message-queue.js'
+import { processAlive } from '../transport/mq/process-alive.js'
+import { CliFailure, intOption, parseVerbArgs, queueArg, UsageError, verbRunner } from './args.js'
+import { Exit } from './cli.js'
 import { printJson, userName } from './output.js'
 import { isMqueueMounted, listQueues, mountHint, mqueueDir, type QueueEntry } from './queue-listing.js'
 
@@ -33,12 +34,13 @@ Options:
   --all                as root: other users' queues too
   --probe              also probe service request queues (see above)
   --probe-timeout ms   how long a server has to answer (default 2000)
-  --json               one JSON object: {dryRun, checked, stale: [...], skippedOtherUsers}
+  --json               one JSON object: {dryRun, checked, stale: [...],
+                       skippedOtherUsers, absent: [names given that do not exist]}
   --help               this text
 
 Exit codes: 0 nothing stale, or everything stale removed; 1 stale queues
-found in a dry run, or some could not be removed, or the mqueue filesystem
-is not mounted; 2 bad usage.`
+found in a dry run, or some could not be removed, or a queue named does not
+exist, or the mqueue filesystem is not mounted; 2 bad usage.`
 
 interface Stale {
   readonly name: string
@@ -52,7 +54,9 @@ interface Stale {
 /** Whether a server answers on `queue`: the same probe a starting server makes before it takes a queue over. */
 async function answers(queue: string, timeoutMs: number): Promise<boolean> {
   try {
-    return await isServed(queue, timeoutMs)
+    // Loaded only for --probe: the handshake needs the RPC layer.
+    const { defaultTransport, isServed } = await import('../internal.js')
+    return await isServed(defaultTransport, queue, timeoutMs)
   } catch {
     return true // could not even ask (e.g. not ours to write to): leave it alone
   }
@@ -109,7 +113,7 @@ function remove(entry: Stale): void {
   }
 }
 
-async function run(args: readonly string[]): Promise<number> {
+async function body(args: readonly string[]): Promise<number> {
   const { values, positionals } = parseVerbArgs(args, {
     yes: { type: 'boolean', default: false },
     all: { type: 'boolean', default: false },
@@ -117,34 +121,39 @@ async function run(args: readonly string[]): Promise<number> {
     'probe-timeout': { type: 'string' },
     json: { type: 'boolean', default: false },
   })
-  for (const name of positionals) {
-    if (!name.startsWith('/')) throw new UsageError(`'${name}' is not a queue name; names start with "/"`)
-  }
+  for (const name of positionals) queueArg(name)
   const uid = process.getuid?.() ?? 0
   if (values.all && uid !== 0) {
     throw new UsageError("--all needs root: only root may remove other users' queues")
   }
   const probeTimeoutMs = intOption(values['probe-timeout'], 'probe-timeout', 1) ?? 2000
   const dir = mqueueDir()
-  if (!isMqueueMounted(dir)) throw new CliFailure(`cannot look for stale queues: ${mountHint(dir)}`)
+  if (!isMqueueMounted(dir)) {
+    throw new CliFailure(`cannot look for stale queues: ${mountHint(dir)}`, Exit.FAILURE, { code: 'FAILED_PRECONDITION' })
+  }
   const wanted = positionals.length === 0 ? undefined : new Set(positionals)
   const listed = listQueues(dir, { attributes: false }).filter((q) => wanted === undefined || wanted.has(q.name))
+  // A queue named on the command line that does not exist is worth saying: a typo, or already gone.
+  const absent = [...(wanted ?? [])].filter((name) => !listed.some((queue) => queue.name === name))
   const found = await findStale(dir, listed, values.probe, probeTimeoutMs)
   const mine = (entry: Stale) => values.all || entry.uid === uid
   const stale = found.filter(mine)
   const skippedOtherUsers = found.length - stale.length
   if (values.yes) for (const entry of stale) remove(entry)
   const failed = stale.filter((entry) => entry.removed === false)
-  const exitCode = stale.length === 0 || (values.yes && failed.length === 0) ? Exit.OK : Exit.FAILURE
+  const exitCode = absent.length === 0 && (stale.length === 0 || (values.yes && failed.length === 0)) ? Exit.OK : Exit.FAILURE
   if (values.json) {
     printJson({
       dryRun: !values.yes,
       checked: listed.length,
       stale: stale.map((entry) => ({ ...entry, owner: userName(entry.uid) })),
       skippedOtherUsers,
+      absent,
     })
     return exitCode
   }
+  for (const name of absent) console.error(`mqrpc gc: ${name}: no such queue (it does not exist in ${dir})`)
+  if (absent.length > 0 && absent.length === wanted?.size) return exitCode
   if (stale.length === 0) {
     console.log(`no stale queues (checked ${listed.length})`)
   } else {
@@ -164,9 +173,8 @@ async function run(args: readonly string[]): Promise<number> {
   return exitCode
 }
 
-registerVerb({
-  name: 'gc',
-  summary: 'find (and with --yes remove) queues left by dead processes',
-  help: HELP,
-  run: verbRunner('gc', run),
-})
+/** The verb's `--help` text. */
+export const help = HELP
+
+/** Runs `mqrpc gc`. */
+export const run = verbRunner('gc', body)

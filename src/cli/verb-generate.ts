@@ -4,9 +4,9 @@
  * @module
  */
 import { relative } from 'node:path'
-import { parseArgs } from 'node:util'
-import { Exit, registerVerb } from './cli.js'
 import { compare, generate, write } from '../codegen/generate.js'
+import { parseVerbArgs, UsageError, verbRunner } from './args.js'
+import { Exit } from './cli.js'
 
 const HELP = `Usage: mqrpc generate <schema module> --out <dir> [--check] [--import-from <specifier>]
 
@@ -36,69 +36,51 @@ function show(path: string): string {
   return relative(process.cwd(), path) || '.'
 }
 
-registerVerb({
-  name: 'generate',
-  summary: 'write typed client stubs and handler interfaces from a schema module',
-  help: HELP,
-  async run(args) {
-    let parsed: ReturnType<typeof parse>
-    try {
-      parsed = parse(args)
-    } catch (error) {
-      console.error(`mqrpc generate: ${(error as Error).message}\n\n${HELP}`)
-      return Exit.USAGE
-    }
-    const { values, positionals } = parsed
-    if (positionals.length !== 1 || values.out === undefined) {
-      console.error(`mqrpc generate: give one schema module and --out <dir>\n\n${HELP}`)
-      return Exit.USAGE
-    }
-    const schema = positionals[0] as string
-    const generated = await generate({
-      schema,
-      out: values.out,
-      ...(values['import-from'] === undefined ? {} : { importFrom: values['import-from'] }),
-    })
-    const services = generated.services.join(', ')
-    if (values.check) {
-      const { stale, missing, extra } = compare(values.out, generated.files)
-      const problems = [
-        ...stale.map((path) => `  stale    ${show(path)}`),
-        ...missing.map((path) => `  missing  ${show(path)}`),
-        ...extra.map((path) => `  extra    ${show(path)}`),
-      ]
-      if (problems.length === 0) {
-        console.log(`${generated.files.length} generated files of ${services} in ${show(values.out)} are up to date`)
-        return Exit.OK
-      }
-      console.error(`mqrpc generate --check: ${problems.length} generated file(s) in ${show(values.out)} are out of date:`)
-      console.error(problems.join('\n'))
-      console.error(
-        `Run: mqrpc generate ${schema} --out ${values.out}${values['import-from'] === undefined ? '' : ` --import-from ${values['import-from']}`}`,
-      )
-      return Exit.FAILURE
-    }
-    const { stale, missing, extra } = write(values.out, generated.files)
-    for (const path of missing) console.log(`created  ${show(path)}`)
-    for (const path of stale) console.log(`updated  ${show(path)}`)
-    for (const path of extra) console.log(`removed  ${show(path)}`)
-    const changed = stale.length + missing.length + extra.length
-    console.log(
-      `${services}: ${generated.files.length} files in ${show(values.out)}, ${changed === 0 ? 'all unchanged' : `${changed} changed`}`,
-    )
-    return Exit.OK
-  },
-})
-
-function parse(args: readonly string[]) {
-  return parseArgs({
-    args: [...args],
-    allowPositionals: true,
-    strict: true,
-    options: {
-      out: { type: 'string', short: 'o' },
-      check: { type: 'boolean', default: false },
-      'import-from': { type: 'string' },
-    },
+async function body(args: readonly string[]): Promise<number> {
+  const { values, positionals } = parseVerbArgs(args, {
+    out: { type: 'string', short: 'o' },
+    check: { type: 'boolean', default: false },
+    'import-from': { type: 'string' },
   })
+  if (positionals.length !== 1 || values.out === undefined) throw new UsageError('give one schema module and --out <dir>')
+  const schema = positionals[0] as string
+  const generated = await generate({
+    schema,
+    out: values.out,
+    ...(values['import-from'] === undefined ? {} : { importFrom: values['import-from'] }),
+  })
+  const services = generated.services.join(', ')
+  if (values.check) {
+    const { stale, missing, extra } = compare(values.out, generated.files)
+    const problems = [
+      ...stale.map((path) => `  stale    ${show(path)}`),
+      ...missing.map((path) => `  missing  ${show(path)}`),
+      ...extra.map((path) => `  extra    ${show(path)}`),
+    ]
+    if (problems.length === 0) {
+      console.log(`${generated.files.length} generated files of ${services} in ${show(values.out)} are up to date`)
+      return Exit.OK
+    }
+    console.error(`mqrpc generate --check: ${problems.length} generated file(s) in ${show(values.out)} are out of date:`)
+    console.error(problems.join('\n'))
+    console.error(
+      `Run: mqrpc generate ${schema} --out ${values.out}${values['import-from'] === undefined ? '' : ` --import-from ${values['import-from']}`}`,
+    )
+    return Exit.FAILURE
+  }
+  const { stale, missing, extra } = write(values.out, generated.files)
+  for (const path of missing) console.log(`created  ${show(path)}`)
+  for (const path of stale) console.log(`updated  ${show(path)}`)
+  for (const path of extra) console.log(`removed  ${show(path)}`)
+  const changed = stale.length + missing.length + extra.length
+  console.log(
+    `${services}: ${generated.files.length} files in ${show(values.out)}, ${changed === 0 ? 'all unchanged' : `${changed} changed`}`,
+  )
+  return Exit.OK
 }
+
+/** The verb's `--help` text. */
+export const help = HELP
+
+/** Runs `mqrpc generate`. */
+export const run = verbRunner('generate', body)

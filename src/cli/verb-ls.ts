@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process'
 import { mkdirSync } from 'node:fs'
 import { CliFailure, expectPositionals, parseVerbArgs, verbRunner } from './args.js'
-import { Exit, registerVerb } from './cli.js'
+import { Exit } from './cli.js'
 import { groupName, modeText, printJson, table, userName } from './output.js'
 import { isMqueueMounted, listQueues, mountHint, mqueueDir, type QueueEntry } from './queue-listing.js'
 
@@ -35,7 +35,9 @@ Exit codes: 0 listed; 1 the filesystem is not mounted (or the mount failed);
 
 function mount(dir: string): void {
   if (process.getuid?.() !== 0) {
-    throw new CliFailure(`--mount needs root: run \`sudo mkdir -p ${dir} && sudo mount -t mqueue none ${dir}\``)
+    throw new CliFailure(`--mount needs root: run \`sudo mkdir -p ${dir} && sudo mount -t mqueue none ${dir}\``, Exit.FAILURE, {
+      code: 'PERMISSION_DENIED',
+    })
   }
   mkdirSync(dir, { recursive: true })
   const result = spawnSync('mount', ['-t', 'mqueue', 'none', dir], { encoding: 'utf8' })
@@ -70,17 +72,20 @@ function jsonEntry(queue: QueueEntry): Record<string, unknown> {
   }
 }
 
-async function run(args: readonly string[]): Promise<number> {
+async function body(args: readonly string[]): Promise<number> {
   const { values, positionals } = parseVerbArgs(args, {
     json: { type: 'boolean', default: false },
     mount: { type: 'boolean', default: false },
   })
-  expectPositionals(positionals, 0, 0, '')
+  expectPositionals(positionals, 0, 0)
   const dir = mqueueDir()
   if (!isMqueueMounted(dir)) {
     if (!values.mount) {
-      if (values.json) printJson({ mounted: false, dir, hint: mountHint(dir), queues: [] })
-      throw new CliFailure(mountHint(dir))
+      // Under --json the answer itself says so (one JSON value, not an error object).
+      if (!values.json) throw new CliFailure(mountHint(dir), Exit.FAILURE, { code: 'FAILED_PRECONDITION' })
+      printJson({ mounted: false, dir, hint: mountHint(dir), queues: [] })
+      console.error(`mqrpc ls: ${mountHint(dir)}`)
+      return Exit.FAILURE
     }
     mount(dir)
   }
@@ -106,9 +111,8 @@ async function run(args: readonly string[]): Promise<number> {
   return Exit.OK
 }
 
-registerVerb({
-  name: 'ls',
-  summary: 'list the queues on this machine and what they belong to',
-  help: HELP,
-  run: verbRunner('ls', run),
-})
+/** The verb's `--help` text. */
+export const help = HELP
+
+/** Runs `mqrpc ls`. */
+export const run = verbRunner('ls', body)

@@ -3,9 +3,10 @@
  * @module
  */
 import { setTimeout as sleep } from 'node:timers/promises'
-import { Code, RpcError } from '../index.js'
-import { expectPositionals, intOption, onInterrupt, optionalValue, parseVerbArgs, verbRunner } from './args.js'
-import { Exit, registerVerb } from './cli.js'
+import { Code } from '../protocol/code.js'
+import { RpcError } from '../protocol/rpc-error.js'
+import { expectPositionals, intOption, onInterrupt, optionalValue, parseVerbArgs, queueArg, verbRunner } from './args.js'
+import { Exit } from './cli.js'
 import { connectBare } from './dynamic-service.js'
 import { printJson, table } from './output.js'
 
@@ -62,7 +63,7 @@ function figureLines(queue: string, figures: Figures): string[] {
   return [...lines, ...table(['METHOD', 'SERVED', 'FAILED', 'P50 MS', 'P90 MS', 'P99 MS'], rows)]
 }
 
-async function run(args: readonly string[]): Promise<number> {
+async function body(args: readonly string[]): Promise<number> {
   const { values, positionals } = parseVerbArgs(optionalValue(args, 'watch'), {
     watch: { type: 'string' },
     count: { type: 'string' },
@@ -70,8 +71,8 @@ async function run(args: readonly string[]): Promise<number> {
     timeout: { type: 'string' },
     service: { type: 'string' },
   })
-  expectPositionals(positionals, 1, 1, 'the queue, e.g. `mqrpc stats /calc`')
-  const queue = positionals[0] as string
+  expectPositionals(positionals, 1, 1, ['the queue'], '`mqrpc stats /calc`')
+  const queue = queueArg(positionals[0] as string)
   const watch = values.watch === undefined ? undefined : (intOption(values.watch || '1000', 'watch', 10) as number)
   const count = intOption(values.count, 'count', 1)
   const timeoutMs = intOption(values.timeout, 'timeout', 1) ?? 5000
@@ -108,9 +109,8 @@ async function run(args: readonly string[]): Promise<number> {
   return Exit.OK
 }
 
-registerVerb({
-  name: 'stats',
-  summary: "show a live service's sessions, calls and latencies",
-  help: HELP,
-  run: verbRunner('stats', run),
-})
+/** The verb's `--help` text. */
+export const help = HELP
+
+/** Runs `mqrpc stats`. */
+export const run = verbRunner('stats', body)

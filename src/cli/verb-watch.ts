@@ -3,9 +3,10 @@
  * they come.
  * @module
  */
-import { codeName, type RpcError } from '../index.js'
-import { CliFailure, expectPositionals, intOption, onInterrupt, parseVerbArgs, verbRunner } from './args.js'
-import { Exit, registerVerb } from './cli.js'
+import { codeName } from '../protocol/code.js'
+import type { RpcError } from '../protocol/rpc-error.js'
+import { CliFailure, errorJson, expectPositionals, intOption, onInterrupt, parseVerbArgs, queueArg, verbRunner } from './args.js'
+import { Exit } from './cli.js'
 import { connectDynamic } from './dynamic-service.js'
 import { jsonText, printJson } from './output.js'
 
@@ -33,15 +34,16 @@ Options:
 Exit codes: 0 interrupted, or --count events seen; 1 failed; 2 bad usage;
 3 no server answers on /queue, or it went away.`
 
-async function run(args: readonly string[]): Promise<number> {
+async function body(args: readonly string[]): Promise<number> {
   const { values, positionals } = parseVerbArgs(args, {
     json: { type: 'boolean', default: false },
     count: { type: 'string' },
     timeout: { type: 'string' },
     service: { type: 'string' },
   })
-  expectPositionals(positionals, 1, 2, 'the queue to watch, e.g. `mqrpc watch /calc`')
-  const [queue, only] = positionals as [string, string | undefined]
+  expectPositionals(positionals, 1, 2, ['the queue to watch'], '`mqrpc watch /calc`')
+  const [name, only] = positionals as [string, string | undefined]
+  const queue = queueArg(name)
   const count = intOption(values.count, 'count', 1)
   const timeoutMs = intOption(values.timeout, 'timeout', 1)
   const { description, client } = await connectDynamic(queue, {
@@ -53,6 +55,8 @@ async function run(args: readonly string[]): Promise<number> {
     await client.close()
     throw new CliFailure(
       `service '${description.name}' on ${queue} has no event '${only}'; its events: ${names.join(', ') || 'none'}`,
+      Exit.FAILURE,
+      { code: 'NOT_FOUND', details: { events: names } },
     )
   }
   const watched = only === undefined ? names : [only]
@@ -77,6 +81,7 @@ async function run(args: readonly string[]): Promise<number> {
     }
     client.on('disconnect', (reason: RpcError) => {
       console.error(`mqrpc watch: the server on ${queue} went away: ${reason.rawMessage} (${codeName(reason.code)})`)
+      if (values.json) printJson(errorJson(reason))
       finish(Exit.UNAVAILABLE)
     })
     client.on('error', (error: Error) => console.error(`mqrpc watch: ${error.message}`))
@@ -90,9 +95,8 @@ async function run(args: readonly string[]): Promise<number> {
   return code
 }
 
-registerVerb({
-  name: 'watch',
-  summary: 'print the events a live service pushes',
-  help: HELP,
-  run: verbRunner('watch', run),
-})
+/** The verb's `--help` text. */
+export const help = HELP
+
+/** Runs `mqrpc watch`. */
+export const run = verbRunner('watch', body)

@@ -25,10 +25,25 @@ export function isService(value: unknown): value is AnyService {
   )
 }
 
-async function registerTsx(): Promise<void> {
+/**
+ * Registers tsx's loader, so that `import()` of a `.ts` file works. tsx is
+ * not a dependency of mqrpc (an application needs nothing of it at run
+ * time): it is an optional peer, found in the project that runs the CLI.
+ */
+async function registerTsx(file: string): Promise<void> {
   if (tsxRegistered) return
-  const { register } = await import('tsx/esm/api')
-  register()
+  let api: typeof import('tsx/esm/api')
+  try {
+    api = await import('tsx/esm/api')
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'MODULE_NOT_FOUND') throw error
+    throw new Error(
+      `${file} is TypeScript, and loading it needs tsx, which is not installed: run \`npm install -D tsx\` in your project ` +
+        '(or give the compiled .js schema module instead)',
+    )
+  }
+  api.register()
   tsxRegistered = true
 }
 
@@ -36,7 +51,7 @@ async function registerTsx(): Promise<void> {
 export async function loadServices(file: string): Promise<AnyService[]> {
   const path = resolve(file)
   if (!existsSync(path) || !statSync(path).isFile()) throw new Error(`no schema module at ${file}`)
-  if (TYPESCRIPT.has(extname(path))) await registerTsx()
+  if (TYPESCRIPT.has(extname(path))) await registerTsx(file)
   let namespace: Record<string, unknown>
   try {
     namespace = (await import(pathToFileURL(path).href)) as Record<string, unknown>

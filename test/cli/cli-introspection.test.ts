@@ -84,7 +84,7 @@ describe('mqrpc describe', () => {
     const { code, stdout, stderr } = await runCli(['describe', uniqueQueueName('nobody')])
     expect(code).toBe(3)
     expect(stdout).toBe('')
-    expect(stderr).toMatch(/no server is listening on \/mqt-\S+ \(the queue does not exist\)/)
+    expect(stderr).toMatch(/no server is listening on (\/mqt-\S+) \((?:the queue|queue \1) does not exist\)/)
   })
 
   it('rejects a missing queue argument with exit code 2', async () => {
@@ -147,7 +147,7 @@ describe('mqrpc call', () => {
 
     const { code, json } = await runCliJson(['call', queue, 'fail', '{"code": 9, "message": "not now"}', '--json'])
     expect(code).toBe(1)
-    expect(json).toEqual({ code: 9, codeName: 'FAILED_PRECONDITION', message: 'not now', details: { asked: 9 } })
+    expect(json).toEqual({ error: { code: 'FAILED_PRECONDITION', codeNumber: 9, message: 'not now', details: { asked: 9 } } })
 
     // UNAVAILABLE from the server means "could not be reached": exit code 3.
     const unavailable = await runCli(['call', queue, 'fail', '{"code": 14, "message": "try later"}'])

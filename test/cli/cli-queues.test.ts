@@ -238,9 +238,14 @@ describe.skipIf(!mounted)(`mqrpc gc${mounted ? '' : ` (skipped: ${needsMount})`}
     expect(queueExists(dead)).toBe(false)
     expect(queueExists(live)).toBe(true)
 
-    const clean = await runCli(['gc', dead, live])
+    const clean = await runCli(['gc', live])
     expect(clean.code).toBe(0)
     expect(clean.stdout).toBe('no stale queues (checked 1)\n')
+    // Naming the queue just removed: it no longer exists, and gc says so.
+    const gone = await runCli(['gc', dead, live])
+    expect(gone.code).toBe(1)
+    expect(gone.stderr).toContain(`mqrpc gc: ${dead}: no such queue (it does not exist in /dev/mqueue)`)
+    expect(gone.stdout).toBe('no stale queues (checked 1)\n')
     MessageQueue.unlink(live)
   })
 
@@ -298,6 +303,6 @@ describe.skipIf(!mounted)(`mqrpc gc${mounted ? '' : ` (skipped: ${needsMount})`}
   it('refuses a name that is not a queue name', async () => {
     const { code, stderr } = await runCli(['gc', 'mqrpc.reply.1.ab'])
     expect(code).toBe(2)
-    expect(stderr).toContain(`'mqrpc.reply.1.ab' is not a queue name`)
+    expect(stderr).toContain('queue name "mqrpc.reply.1.ab" must start with "/"')
   })
 })
