@@ -1,6 +1,6 @@
 /**
  * The service the RPC benchmarks call: a small echo (the 64-byte-ish round
- * trip of DESIGN.md section 2) and a CPU-bound method to load a server with.
+ * trip measured in docs/BENCHMARKS.md) and a CPU-bound method to load a server with.
  * @module
  */
 

@@ -10,7 +10,7 @@
  *   calls.
  *
  * Every configuration runs unpinned and, when `taskset` exists, with all of
- * its processes pinned to CPU 0 (DESIGN.md section 2: pinned, software cost
+ * its processes pinned to CPU 0 (docs/BENCHMARKS.md, "Method": pinned, software cost
  * shows; across CPUs each round trip also pays a wake-up of the other CPU).
  *
  *   node --import tsx bench/rpc.ts [--calls N] [--warmup N] [--seconds S]

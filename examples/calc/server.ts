@@ -48,7 +48,7 @@ async function main(): Promise<void> {
       return { bytes: data.byteLength, sum }
     },
     log: ({ line }, ctx) => {
-      console.log(`log from pid ${ctx.peer.pid ?? '?'} (uid ${ctx.peer.uid}): ${line}`)
+      console.log(`log from pid ${ctx.peer.pid ?? '?'} (${ctx.peer.principal}): ${line}`)
       return undefined
     },
     stop: (_input, ctx) => {
@@ -61,7 +61,7 @@ async function main(): Promise<void> {
   }
 
   const server = await serveCalc(handlers, { queue })
-  server.on('session', (info) => console.log(`session ${info.id} opened by pid ${info.peer.pid ?? '?'} (uid ${info.peer.uid})`))
+  server.on('session', (info) => console.log(`session ${info.id} opened by pid ${info.peer.pid ?? '?'} (${info.peer.principal})`))
   server.on('sessionEnd', (info, reason) => console.log(`session ${info.id} ended: ${reason.message}`))
   server.on('error', (error) => console.error(`error: ${error.message}`))
 
@@ -69,7 +69,7 @@ async function main(): Promise<void> {
   const ticker = setInterval(() => {
     if (server.sessionCount === 0) return
     n += 1
-    server.emit('tick', { n })
+    server.broadcast('tick', { n })
   }, TICK_MS)
 
   function shutDown(why: string): Promise<void> {

@@ -7,7 +7,8 @@ import { Decoder, Encoder } from '@msgpack/msgpack'
 import { Code } from './code.js'
 import { RpcError } from './rpc-error.js'
 
-export const WIRE_PROTOCOL = 1
+/** The protocol version a HELLO names: the same number as every frame header's version byte. */
+export { PROTOCOL_VERSION } from './frame.js'
 
 // One encoder and decoder per process: msgpack-javascript reuses their
 // buffers, and JavaScript runs one encode at a time.
@@ -148,4 +149,15 @@ export function readGoodbye(value: unknown): GoodbyeBody {
     message: typeof body.message === 'string' ? body.message : 'the peer said goodbye',
     draining: body.draining === true,
   }
+}
+
+/** Largest grant one CREDIT may carry: a reader never needs more, and a sum of grants stays a safe integer. */
+export const MAX_CREDIT = 0xffff
+
+/** CREDIT body: a positive integer, how many more STREAM_DATA elements the sender may write. */
+export function readCredit(value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_CREDIT) {
+    malformed('CREDIT', `expected an integer from 1 to ${MAX_CREDIT}`)
+  }
+  return value
 }

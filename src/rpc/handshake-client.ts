@@ -11,7 +11,7 @@ import { Code } from '../protocol/code.js'
 import { FrameType } from '../protocol/frame.js'
 import { Reassembler } from '../protocol/reassembly.js'
 import { RpcError, rpcErrorFromWire } from '../protocol/rpc-error.js'
-import { decodeBody, encodeBody, readNonce, readWelcome, WIRE_PROTOCOL, type WelcomeBody } from '../protocol/wire.js'
+import { decodeBody, encodeBody, readNonce, readWelcome, PROTOCOL_VERSION, type WelcomeBody } from '../protocol/wire.js'
 import { diffServiceShapes } from './schema-diff.js'
 import { type AnyService, serviceShape } from './service.js'
 
@@ -59,7 +59,7 @@ export class ClientHandshake {
   /** The HELLO body, naming the reply path; `fingerprint` false sends none (a dynamic client). */
   hello(replyAddress: string, fingerprint: string | false | undefined): Uint8Array {
     return encodeBody({
-      protocol: WIRE_PROTOCOL,
+      protocol: PROTOCOL_VERSION,
       service: this.service.name,
       replyQueue: replyAddress,
       pid: process.pid,

@@ -10,7 +10,7 @@
 import { Code } from '../protocol/code.js'
 import { HEADER_SIZE } from '../protocol/frame.js'
 import { RpcError } from '../protocol/rpc-error.js'
-import { type HelloBody, WIRE_PROTOCOL } from '../protocol/wire.js'
+import { type HelloBody, PROTOCOL_VERSION } from '../protocol/wire.js'
 import type { PeerLink, Transport, VouchedIdentity } from '../transport/transport.js'
 import type { Peer } from './context.js'
 import type { AllowList, ResolvedServerOptions } from './server-options.js'
@@ -68,8 +68,8 @@ export function openSession(hello: HelloBody, transport: Transport, state: Hands
   const { options, service } = state
   const { identity } = link
   const who = identity.principal
-  if (hello.protocol !== WIRE_PROTOCOL) {
-    return refuse(Code.FAILED_PRECONDITION, `client speaks protocol ${hello.protocol}; this server speaks ${WIRE_PROTOCOL}`)
+  if (hello.protocol !== PROTOCOL_VERSION) {
+    return refuse(Code.FAILED_PRECONDITION, `client speaks protocol ${hello.protocol}; this server speaks ${PROTOCOL_VERSION}`)
   }
   if (link.distrust !== undefined) return refuse(Code[link.distrust.status], link.distrust.message)
   if (hello.service !== service.name) {

@@ -8,7 +8,7 @@ import type { Scheduler } from './scheduler.js'
 import type { AnyService } from './service.js'
 import type { Session } from './session.js'
 import type { ServerStats } from './stats.js'
-import { WIRE_PROTOCOL } from '../protocol/wire.js'
+import { PROTOCOL_VERSION } from '../protocol/wire.js'
 
 // Schemas as plain JSON: what msgpack can carry and other languages read.
 function jsonSchema(schema: unknown): unknown {
@@ -24,13 +24,14 @@ export function describeService(service: AnyService, queue: string, urgentLane: 
       output: method.output === undefined ? null : jsonSchema(method.output.schema),
       priority: method.priority,
       oneWay: method.oneWay,
+      ...(method.stream === undefined ? {} : { stream: method.stream }),
       ...(method.spec.description === undefined ? {} : { description: method.spec.description }),
     }
   }
   const events: Record<string, unknown> = {}
   for (const [name, checker] of service.events) events[name] = jsonSchema(checker.schema)
   return {
-    protocol: WIRE_PROTOCOL,
+    protocol: PROTOCOL_VERSION,
     name: service.name,
     // Only when the service declares one: older readers see the same answer as before.
     ...(service.version === undefined ? {} : { version: service.version }),

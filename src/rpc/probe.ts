@@ -7,7 +7,7 @@
  */
 import { FrameType, forEachFrame } from '../protocol/frame.js'
 import { FrameWriter } from '../protocol/frame-writer.js'
-import { encodeBody, WIRE_PROTOCOL } from '../protocol/wire.js'
+import { encodeBody, PROTOCOL_VERSION } from '../protocol/wire.js'
 import type { ServiceLanes, Transport } from '../transport/transport.js'
 
 /** The service name a probe asks for: no server serves it, so every live one answers REJECT. */
@@ -37,7 +37,7 @@ export async function isServed(transport: Transport, address: string, timeoutMs:
       })
     })
     const hello = encodeBody({
-      protocol: WIRE_PROTOCOL,
+      protocol: PROTOCOL_VERSION,
       service: PROBE_SERVICE,
       replyQueue: reply.inbound.address,
       pid: process.pid,

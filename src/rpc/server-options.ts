@@ -40,7 +40,7 @@ export type ServerOptions = Readonly<{
   transport?: Transport
   /** POSIX queues: mode of the request queues, who may call. Defaults to 0o622 (everyone may write, only the owner reads). */
   mode?: number
-  /** POSIX queues: slots of each request queue (`mq_maxmsg`). Defaults to 10, the usual msg_max. */
+  /** POSIX queues: slots of each request queue (the kernel's maxmsg). Defaults to 10, the usual msg_max. */
   maxMessages?: number
   /** POSIX queues: message size of each request queue. Defaults to 8192, the usual msgsize_max. */
   messageSize?: number

@@ -10,7 +10,7 @@ import { type Frame, FrameError, FrameFlag, FrameType, forEachFrame } from '../p
 import { FrameWriter } from '../protocol/frame-writer.js'
 import { ReassemblyError } from '../protocol/reassembly.js'
 import { RpcError, rpcErrorToWire } from '../protocol/rpc-error.js'
-import { decodeBody, encodeBody, readHello, WIRE_PROTOCOL } from '../protocol/wire.js'
+import { decodeBody, encodeBody, readHello, PROTOCOL_VERSION } from '../protocol/wire.js'
 import { defaultTransport } from '../transport/mq/mq-transport.js'
 import type { Listener, Transport } from '../transport/transport.js'
 import type { CallContext } from './context.js'
@@ -413,7 +413,7 @@ export async function createServer<S extends AnyService>(
         name: service.name,
         ...(service.version === undefined ? {} : { version: service.version }),
         ...(service.spec.description === undefined ? {} : { description: service.spec.description }),
-        metadata: { fingerprint: service.fingerprint, protocol: String(WIRE_PROTOCOL) },
+        metadata: { fingerprint: service.fingerprint, protocol: String(PROTOCOL_VERSION) },
         endpoints: [...service.methods.keys()],
         stats: () => stats.totals(),
       },

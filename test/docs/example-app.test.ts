@@ -67,7 +67,7 @@ describe('examples/calc', () => {
     expect(lines).toContain('[client] divide(1, 0) failed: INVALID_ARGUMENT (code 3): cannot divide 1 by zero')
     expect(lines).toContain(`[client] checksum(65536 bytes) = {"bytes":65536,"sum":${255 * 128 * 256}}`)
     expect(lines).toContain('[client] log sent (one-way: no reply awaited)')
-    expect(lines.some((l) => /^\[server\] log from pid \d+ \(uid \d+\): hello from the calc client$/.test(l))).toBe(true)
+    expect(lines.some((l) => /^\[server\] log from pid \d+ \(unix:\d+:\d+\): hello from the calc client$/.test(l))).toBe(true)
     expect(lines.filter((l) => /^\[client\] event tick n=\d+$/.test(l))).toHaveLength(3)
     expect(lines.some((l) => /^\[client\] received 3 tick events: \d+, \d+, \d+$/.test(l))).toBe(true)
     expect(lines.some((l) => /^\[server\] stop requested by pid \d+ through the urgent lane$/.test(l))).toBe(true)

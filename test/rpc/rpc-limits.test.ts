@@ -1,5 +1,5 @@
 /**
- * Every limit of DESIGN.md section 7 with the error a caller sees: sessions
+ * Every limit of docs/SECURITY.md with the error a caller sees: sessions
  * in total and per uid, calls in flight, call rate, body size, handshake
  * time, idle time (heartbeats) and a slow reader; and the queue budget: at
  * least 40 clients fit beside a server in one user's RLIMIT_MSGQUEUE.
@@ -12,20 +12,9 @@ import { Code, kernelLimits, MessageQueue, queueCost, type RpcError, type Sessio
 import { secHandlers } from '../fixtures/sec-service.js'
 import { FrameType, pack, rawFrame } from '../fixtures/sec-wire.js'
 import { queueExists, trackQueue, uniqueQueueName } from '../helpers/queues.js'
-import {
-  closeAfter,
-  connect,
-  descriptorsOn,
-  heldSessions,
-  rawPeer,
-  rejection,
-  sleep,
-  startServer,
-  stats,
-  until,
-  useSecHarness,
-} from '../helpers/sec.js'
+import { closeAfter, connect, descriptorsOn, heldSessions, rawPeer, startServer, stats, useSecHarness } from '../helpers/sec.js'
 import { type Child, NOBODY, spawnFixture } from '../helpers/spawn.js'
+import { rejection, sleep, until } from '../helpers/wait.js'
 
 useSecHarness()
 

@@ -1,5 +1,5 @@
 /**
- * The security model across real processes (DESIGN.md section 7): the
+ * The security model across real processes (docs/SECURITY.md): the
  * handshake proves that a client reads the reply queue it names, every
  * session frame carries a token that a third process cannot know, and the
  * peer's identity comes from the kernel (the owner of the reply queue), so
@@ -12,19 +12,9 @@ import { Code, type SessionInfo } from '../../src/index.js'
 import { secHandlers } from '../fixtures/sec-service.js'
 import { FrameType, pack, rawFrame } from '../fixtures/sec-wire.js'
 import { queueExists, uniqueQueueName } from '../helpers/queues.js'
-import {
-  connect,
-  descriptorsOn,
-  heldSessions,
-  rawPeer,
-  rejection,
-  settle,
-  startServer,
-  stats,
-  until,
-  useSecHarness,
-} from '../helpers/sec.js'
+import { connect, descriptorsOn, heldSessions, rawPeer, startServer, stats, useSecHarness } from '../helpers/sec.js'
 import { NOBODY, spawnFixture, spawnProgram } from '../helpers/spawn.js'
+import { rejection, settle, until } from '../helpers/wait.js'
 
 useSecHarness()
 

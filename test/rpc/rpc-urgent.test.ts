@@ -1,5 +1,5 @@
 /**
- * The urgent lane (DESIGN.md section 6) under load, across real processes:
+ * The urgent lane (docs/ARCHITECTURE.md, "Lanes") under load, across real processes:
  * while client processes saturate a server with CPU-bound bulk calls that
  * carry large bodies, an urgent call waits at most for the bulk handler
  * already running, never for the bulk backlog. Order is measured with the
@@ -8,7 +8,8 @@
 import { describe, expect, it, vi } from 'vitest'
 import { Code } from '../../src/index.js'
 import { uniqueQueueName } from '../helpers/queues.js'
-import { connect, PROCESS_TEST_TIMEOUT_MS, spawnClient, spawnServer, until, useRpcHarness } from '../helpers/rpc.js'
+import { connect, PROCESS_TEST_TIMEOUT_MS, spawnClient, spawnServer, useRpcHarness } from '../helpers/rpc.js'
+import { until } from '../helpers/wait.js'
 
 useRpcHarness()
 vi.setConfig({ testTimeout: PROCESS_TEST_TIMEOUT_MS, hookTimeout: PROCESS_TEST_TIMEOUT_MS })
