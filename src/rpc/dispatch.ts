@@ -15,13 +15,16 @@ import type { ResolvedServerOptions } from './server-options.js'
 import { type AnyService, assertValid, type CompiledMethod, describeViolations } from './service.js'
 import type { Session } from './session.js'
 import type { ServerStats } from './stats.js'
+import { startServerStream, streamsInput } from './stream-server.js'
 import { decodeBody, readRequest } from '../protocol/wire.js'
+import { checkMetadata, type Metadata } from './metadata.js'
+import { answerBuiltin, type BuiltinHandler, runHandler } from './server-intercept.js'
 
 // biome-ignore lint/suspicious/noExplicitAny: handlers are typed at createServer
 export type AnyHandler = (input: any, ctx: CallContext) => unknown
 
-/** Built-in methods every server answers (`$describe`, `$stats`). */
-export type BuiltinHandler = (session: Session) => unknown
+/** Built-in methods every server answers (`$describe`, `$stats`, `$health.*`). */
+export type { BuiltinHandler }
 
 /** What a dispatch needs from its server. */
 export interface DispatchDeps {
@@ -40,6 +43,15 @@ export interface DispatchDeps {
 
 /** Handles one whole REQUEST body from an open session. */
 export function dispatchRequest(session: Session, callId: number, flags: number, body: Uint8Array, deps: DispatchDeps): void {
+  if (session.inFlight.has(callId)) {
+    // Any answer would carry the running call's id and be taken for that
+    // call's own: drop the duplicate, whatever it holds, and count it.
+    deps.stats.dropped.malformed++
+    deps.reportError(
+      new RpcError(Code.INVALID_ARGUMENT, `dropped a REQUEST of session ${session.id}: call id ${callId} is already in flight`),
+    )
+    return
+  }
   const urgent = (flags & FrameFlag.URGENT) !== 0
   const oneWay = (flags & FrameFlag.ONE_WAY) !== 0
   const onFailure = (error: unknown) => deps.sendFailed(session, error)
@@ -52,8 +64,11 @@ export function dispatchRequest(session: Session, callId: number, flags: number,
   let methodName: string
   let input: unknown
   let deadline: number | null
+  let metadata: Metadata
   try {
-    ;[methodName, input, deadline] = readRequest(decodeBody(body, 'REQUEST'))
+    let rawMetadata: unknown
+    ;[methodName, input, deadline, rawMetadata] = readRequest(decodeBody(body, 'REQUEST'))
+    metadata = checkMetadata(rawMetadata, `metadata of the call to '${methodName}'`)
   } catch (error) {
     deps.stats.dropped.malformed++
     fail(RpcError.from(error, Code.INVALID_ARGUMENT))
@@ -66,13 +81,8 @@ export function dispatchRequest(session: Session, callId: number, flags: number,
       fail(denied)
       return
     }
-    try {
-      reply(FrameType.RESPONSE, builtin(session))
-      return
-    } catch (error) {
-      fail(RpcError.from(error))
-      return
-    }
+    answerBuiltin(session, callId, urgent, deadline, input, builtin, reply, fail)
+    return
   }
   const method = deps.service.methods.get(methodName)
   if (method === undefined) {
@@ -81,14 +91,15 @@ export function dispatchRequest(session: Session, callId: number, flags: number,
     fail(new RpcError(Code.UNIMPLEMENTED, `method '${methodName}' is not part of service '${deps.service.name}'`))
     return
   }
-  const refusal = checkLimits(session, callId, method, deadline, deps)
+  const refusal = checkLimits(session, method, deadline, deps)
   if (refusal !== undefined) {
     deps.stats.record(method.name, false, 0)
     fail(refusal)
     return
   }
   try {
-    assertValid(method.input, input, `input of '${method.name}'`)
+    // A client or bidi stream's inputs come as elements, each checked as it arrives.
+    if (!streamsInput(method)) assertValid(method.input, input, `input of '${method.name}'`)
   } catch (error) {
     deps.stats.record(method.name, false, 0)
     fail(error as RpcError)
@@ -102,9 +113,14 @@ export function dispatchRequest(session: Session, callId: number, flags: number,
       return controller.signal
     },
     deadline: deadline ?? undefined,
+    metadata,
     method: method.name,
     urgent,
     sessionId: session.id,
+  }
+  if (method.stream !== undefined) {
+    startServerStream({ session, callId, method, input, ctx, controller, urgent, deps })
+    return
   }
   const call: RunningCall = { session, callId, method, input, ctx, controller, deps, reply, fail }
   deps.scheduler.submit({ urgent, owner: session, run: () => runCall(call) })
@@ -119,15 +135,11 @@ function permissionDenied(session: Session, method: string, deps: DispatchDeps):
 
 function checkLimits(
   session: Session,
-  callId: number,
   method: CompiledMethod,
   deadline: number | null,
   deps: DispatchDeps,
 ): RpcError | undefined {
   const { options } = deps
-  if (session.inFlight.has(callId)) {
-    return new RpcError(Code.INVALID_ARGUMENT, `call id ${callId} is already in flight on this session`)
-  }
   if (session.inFlight.size >= options.maxInFlight) {
     return new RpcError(
       Code.RESOURCE_EXHAUSTED,
@@ -170,11 +182,18 @@ interface RunningCall {
 
 async function runCall(call: RunningCall): Promise<void> {
   const { session, callId, method, input, ctx, controller, deps, reply, fail } = call
-  // Cancelled, or out of time, while it waited for a slot: the caller has
-  // given up, so the handler never starts.
-  if (controller.aborted || (ctx.deadline !== undefined && ctx.deadline <= Date.now())) {
+  // Cancelled (or its session ended) while it waited for a slot: nobody
+  // waits for an answer, and the handler never starts.
+  if (controller.aborted) {
     session.inFlight.delete(callId)
     return
+  }
+  // Out of time while it waited: the handler never starts, and the caller is
+  // told so, as it would be had the deadline passed before arrival.
+  if (ctx.deadline !== undefined && ctx.deadline <= Date.now()) {
+    session.inFlight.delete(callId)
+    deps.stats.record(method.name, false, 0)
+    return fail(new RpcError(Code.DEADLINE_EXCEEDED, `deadline of '${method.name}' passed while the call waited for a slot`))
   }
   const timer =
     ctx.deadline === undefined
@@ -185,8 +204,7 @@ async function runCall(call: RunningCall): Promise<void> {
         )
   const started = performance.now()
   try {
-    const handler = deps.handlers[method.name] as AnyHandler
-    const output = await handler(input, ctx)
+    const output = await runHandler(deps.service.name, method, input, ctx, deps.handlers, deps.options.interceptors)
     // The caller has given up (cancel, deadline, session end): nobody is
     // waiting for this result, and it must not reach a later call.
     if (controller.aborted) return

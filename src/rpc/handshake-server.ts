@@ -28,6 +28,16 @@ export interface HandshakeState {
   /** Of those, the ones of one principal. */
   readonly handshakesOf: (principal: string) => number
   readonly sessionsOf: (principal: string) => number
+  /** Ends a handshake in progress that names this reply path, if there is one: one handshake per reply path. */
+  readonly supersedeHandshake: (replyAddress: string) => void
+  /**
+   * Ends the oldest half-open handshake of the principal holding the most,
+   * when that is more than `principal` holds; returns whether a slot was
+   * freed. A HELLO names a reply path, not its sender, so anyone can spend
+   * another principal's share: eviction keeps the slots for whoever holds
+   * the fewest.
+   */
+  readonly evictHandshakeFor: (principal: string) => boolean
 }
 
 /** A refusal the server can still deliver, since the reply path is open. */
@@ -53,8 +63,15 @@ export function allowed(allow: AllowList | undefined, identity: VouchedIdentity)
  * reply path cannot even be opened (nothing can be answered then).
  */
 export function openSession(hello: HelloBody, transport: Transport, state: HandshakeState): Session | Refusal {
-  const problem = transport.addressProblem(hello.replyQueue)
+  const problem =
+    transport.replyAddressProblem !== undefined
+      ? transport.replyAddressProblem(hello.replyQueue)
+      : transport.addressProblem(hello.replyQueue)
   if (problem !== undefined) throw new RpcError(Code.INVALID_ARGUMENT, `HELLO names a bad reply path: ${problem}`)
+  // One handshake per reply path, the newest: HELLOs repeated by a stranger
+  // naming someone's queue do not pile up on its owner's share, and a client
+  // that retries after its own handshake timed out is not kept waiting.
+  state.supersedeHandshake(hello.replyQueue)
   const link = transport.openPeer(hello.replyQueue)
   if (link.outbound.messageSize <= HEADER_SIZE) {
     // Not even a REJECT fits; close it here, or every such HELLO leaks a descriptor.
@@ -87,7 +104,7 @@ export function openSession(hello: HelloBody, transport: Transport, state: Hands
       `${who} has ${options.maxHandshakesPerPrincipal} handshakes in progress (maxHandshakesPerPrincipal); finish them or wait ${options.handshakeTimeoutMs} ms`,
     )
   }
-  if (state.handshakes >= options.maxHandshakes) {
+  if (state.handshakes >= options.maxHandshakes && !state.evictHandshakeFor(who)) {
     return refuse(
       Code.RESOURCE_EXHAUSTED,
       `server has ${options.maxHandshakes} handshakes in progress (maxHandshakes); try again in ${options.handshakeTimeoutMs} ms`,

@@ -13,11 +13,11 @@ import { RpcError, rpcErrorToWire } from '../protocol/rpc-error.js'
 import { decodeBody, encodeBody, readHello, PROTOCOL_VERSION } from '../protocol/wire.js'
 import { defaultTransport } from '../transport/mq/mq-transport.js'
 import type { Listener, Transport } from '../transport/transport.js'
-import type { CallContext } from './context.js'
 import { type AnyHandler, type BuiltinHandler, type DispatchDeps, dispatchRequest } from './dispatch.js'
 import { openSession, Refusal, sessionsPerPrincipalExceeded } from './handshake-server.js'
 import { silenceLimitMs } from './heartbeat.js'
 import { describeService, serverFigures } from './introspection.js'
+import { HealthState, type SettableHealthStatus } from './health.js'
 import { isServed } from './probe.js'
 import { Scheduler } from './scheduler.js'
 import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from './server-options.js'
@@ -35,11 +35,12 @@ import type { Session } from './session.js'
 import { sweepSessions } from './session-liveness.js'
 import { SessionTable } from './session-table.js'
 import { ServerStats } from './stats.js'
+import type { HandlerOf } from './stream-types.js'
 import { hasStatus, toRpcError } from './transport-errors.js'
 
 /** The handler of every method of service `S`, typed from its schemas. */
 export type Handlers<S extends AnyService> = {
-  readonly [K in MethodName<S>]: (input: MethodInput<S, K>, ctx: CallContext) => MethodOutput<S, K> | Promise<MethodOutput<S, K>>
+  readonly [K in MethodName<S>]: HandlerOf<S['spec']['methods'][K], MethodInput<S, K>, MethodOutput<S, K>>
 }
 
 /** Lifecycle events of a server (listen with `server.on`). */
@@ -68,6 +69,7 @@ export class Server<S extends AnyService> {
   private readonly sweeper: NodeJS.Timeout
   private eventSeq = 0
   private closing: Promise<void> | undefined
+  private readonly healthState: HealthState
 
   /** @internal use {@link createServer} */
   constructor(
@@ -85,7 +87,11 @@ export class Server<S extends AnyService> {
       urgentReserve: options.urgentReserve,
       pollUrgent: () => urgent.readNow?.(),
     })
+    const health = new HealthState(service.name)
+    this.healthState = health
     const builtins = new Map<string, BuiltinHandler>([
+      ['$health.check', (_session, call) => health.check(call)],
+      ['$health.watch', (_session, call) => health.watch(call)],
       ['$describe', () => describeService(service, options.queue, urgent.address)],
       ['$stats', () => serverFigures(service, this.sessions.values(), this.sessionCount, this.scheduler, this.stats)],
     ])
@@ -119,6 +125,20 @@ export class Server<S extends AnyService> {
   /** The request queue's name. */
   get queue(): string {
     return this.options.queue
+  }
+
+  /** The health status `$health.check` answers: SERVING until set otherwise, NOT_SERVING once close() begins. */
+  get health(): SettableHealthStatus {
+    return this.healthState.status
+  }
+
+  /**
+   * Sets the health status that `$health.check` and `$health.watch` report
+   * (`mqrpc health` prints it); watchers hear the change at once. Ignored
+   * once close() has begun: a draining server is NOT_SERVING for good.
+   */
+  setHealth(status: SettableHealthStatus): void {
+    this.healthState.set(status)
   }
 
   /** Sessions open now. */
@@ -179,6 +199,8 @@ export class Server<S extends AnyService> {
   private async shutDown(): Promise<void> {
     // Withdraw first: new clients fail fast and a new server may start.
     this.listener.withdraw()
+    // Before the GOODBYEs: a watcher hears NOT_SERVING ahead of the drain notice.
+    this.healthState.drain()
     const draining = { code: Code.UNAVAILABLE, message: `server on ${this.queue} is shutting down`, draining: true }
     // Not awaited: a client slow to read must not hold the drain up.
     for (const session of this.sessions.values()) {
@@ -243,6 +265,12 @@ export class Server<S extends AnyService> {
       case FrameType.CANCEL:
         session.inFlight.get(frame.callId)?.controller.abort(new RpcError(Code.CANCELLED, 'the caller cancelled the call'))
         return
+      case FrameType.CREDIT:
+      case FrameType.STREAM_DATA:
+      case FrameType.STREAM_END:
+        // Frames of a stream that already ended (a race with its answer or a cancel) are dropped unread.
+        if (session.state === 'open') session.inFlight.get(frame.callId)?.stream?.onFrame(frame)
+        return
       case FrameType.PING:
         session.send(FrameType.PONG, 0, undefined).catch((error: unknown) => this.deps.sendFailed(session, error))
         return
@@ -303,6 +331,18 @@ export class Server<S extends AnyService> {
         handshakes: sessions.handshakes,
         handshakesOf: (principal) => sessions.handshakesOf(principal),
         sessionsOf: (principal) => sessions.sessionsOf(principal),
+        supersedeHandshake: (replyAddress) => {
+          const previous = sessions.handshakeNaming(replyAddress)
+          if (previous !== undefined) {
+            void this.endSession(previous, new RpcError(Code.CANCELLED, 'superseded by a newer HELLO naming the same reply path'))
+          }
+        },
+        evictHandshakeFor: (principal) => {
+          const oldest = sessions.evictionCandidate(principal)
+          if (oldest === undefined) return false
+          void this.endSession(oldest, new RpcError(Code.RESOURCE_EXHAUSTED, 'handshake evicted for a principal with fewer'))
+          return true
+        },
       })
       if (result instanceof Refusal) {
         const refusal = result

@@ -40,6 +40,34 @@ export class SessionTable {
     return this.handshakesPerPrincipal.get(principal) ?? 0
   }
 
+  /** The session still in its handshake that names `replyAddress`, if any. */
+  handshakeNaming(replyAddress: string): Session | undefined {
+    for (const session of this.byToken.values()) {
+      if (session.state === 'handshake' && session.replyAddress === replyAddress) return session
+    }
+    return undefined
+  }
+
+  /**
+   * The oldest half-open handshake of the principal holding the most of
+   * them, when that principal holds more than `principal` does.
+   */
+  evictionCandidate(principal: string): Session | undefined {
+    let heaviest: string | undefined
+    let most = this.handshakesOf(principal)
+    for (const [who, count] of this.handshakesPerPrincipal) {
+      if (count > most) {
+        most = count
+        heaviest = who
+      }
+    }
+    if (heaviest === undefined) return undefined
+    for (const session of this.byToken.values()) {
+      if (session.state === 'handshake' && session.peer.principal === heaviest) return session
+    }
+    return undefined
+  }
+
   get(token: bigint): Session | undefined {
     return this.byToken.get(token)
   }
