@@ -22,18 +22,36 @@ export type {
   MethodOutput,
   MethodSpec,
   AllowList,
+  CallKind,
+  CallNext,
+  HealthAnswer,
+  HealthCaller,
+  HealthOptions,
+  HealthRequest,
+  HealthStatus,
+  Interceptor,
+  Metadata,
   Peer,
+  RpcCall,
+  SettableHealthStatus,
   Priority,
   ServerEvents,
   ServerOptions,
   Service,
   ServiceSpec,
   SessionInfo,
+  StreamInput,
+  StreamKind,
   Violation,
 } from './rpc/index.js'
 export {
   Binary,
+  chainInterceptors,
+  checkHealth,
   ClientCore,
+  MAX_METADATA_BYTES,
+  MAX_METADATA_ENTRIES,
+  watchHealth,
   Code,
   ServiceClient,
   codeName,
@@ -44,6 +62,20 @@ export {
   Server,
   schemaFromJson,
 } from './rpc/index.js'
+/** Built-in interceptors: structured logging, OpenTelemetry (optional peer dependency, loaded lazily), retries. */
+export {
+  type BackoffOptions,
+  type CallLogEntry,
+  type LoggingOptions,
+  loggingInterceptor,
+  type MeterProviderLike,
+  type OtelOptions,
+  otelInterceptor,
+  type RetryOptions,
+  retryInterceptor,
+  type SpanLike,
+  type TracerProviderLike,
+} from './interceptors/index.js'
 /** The POSIX-queue transport (the default) and the in-process one, for `transport` options and tests. */
 export { MemoryNetwork, type MemoryTransportOptions, memoryTransport } from './transport/memory/memory-transport.js'
 export { mqTransport } from './transport/mq/mq-transport.js'

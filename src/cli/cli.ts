@@ -41,7 +41,7 @@ export interface Verb {
 
 /** Every verb, in the order `mqrpc --help` shows them. */
 export const VERBS: readonly Verb[] = [
-  { name: 'ls', summary: 'list the queues on this machine and what they belong to', load: () => import('./verb-ls.js') },
+  { name: 'ls', summary: 'list the queues on this machine (--nats URL: the services on a broker)', load: () => import('./verb-ls.js') },
   {
     name: 'generate',
     summary: 'write typed client stubs and handler interfaces from a schema module',
@@ -56,6 +56,7 @@ export const VERBS: readonly Verb[] = [
   { name: 'call', summary: 'call a method of a live service with JSON input', load: () => import('./verb-call.js') },
   { name: 'watch', summary: 'print the events a live service pushes', load: () => import('./verb-watch.js') },
   { name: 'stats', summary: "show a live service's sessions, calls and latencies", load: () => import('./verb-stats.js') },
+  { name: 'health', summary: "print a live server's health status (exit 0 SERVING)", load: () => import('./verb-health.js') },
   { name: 'doctor', summary: "check this machine's queue limits and plan for N clients", load: () => import('./verb-doctor.js') },
   { name: 'gc', summary: 'find (and with --yes remove) queues left by dead processes', load: () => import('./verb-gc.js') },
 ]

@@ -21,6 +21,7 @@ import {
   RpcError,
   schemaFromJson,
 } from '../index.js'
+import type { Transport } from '../transport/transport.js'
 import { addCleanup } from './args.js'
 import { isMqueueMounted, mqueueDir } from './queue-listing.js'
 
@@ -33,6 +34,8 @@ export interface MethodDescription {
   readonly output: JsonSchema | null
   readonly priority: 'normal' | 'urgent'
   readonly oneWay: boolean
+  /** 'server', 'client' or 'bidi' for streaming methods; absent for unary ones. */
+  readonly stream?: 'server' | 'client' | 'bidi'
   readonly description?: string
 }
 
@@ -55,6 +58,8 @@ export type ConnectOptions = Readonly<{
   service?: string
   /** How long each handshake may take. Defaults to 5000 ms. */
   timeoutMs?: number
+  /** The transport (NATS with `--nats`); the POSIX-queue one by default. The caller closes it. */
+  transport?: Transport | undefined
 }>
 
 const PLACEHOLDER = 'mqrpc-cli'
@@ -80,19 +85,30 @@ function bareService(name: string): AnyService {
   return defineService(name, { methods: {} })
 }
 
-async function connect(service: AnyService, queue: string, timeoutMs: number): Promise<Client<AnyService>> {
+async function connect(
+  service: AnyService,
+  queue: string,
+  timeoutMs: number,
+  transport: Transport | undefined,
+): Promise<Client<AnyService>> {
   // No fingerprint: this client does not claim to know the schema.
-  const client = await createClient(service, { queue, fingerprint: false, reconnect: false, connectTimeoutMs: timeoutMs })
+  const client = await createClient(service, {
+    queue,
+    fingerprint: false,
+    reconnect: false,
+    connectTimeoutMs: timeoutMs,
+    ...(transport === undefined ? {} : { transport }),
+  })
   // An interrupted verb still removes its reply queue (close is idempotent).
   addCleanup(() => client.close())
   return client
 }
 
 /** The name of the service on `queue`, learnt from the server's refusal of a placeholder name. */
-export async function serviceNameOf(queue: string, timeoutMs = 5000): Promise<string> {
+export async function serviceNameOf(queue: string, timeoutMs = 5000, transport?: Transport): Promise<string> {
   let client: Client<AnyService>
   try {
-    client = await connect(bareService(PLACEHOLDER), queue, timeoutMs)
+    client = await connect(bareService(PLACEHOLDER), queue, timeoutMs, transport)
   } catch (error) {
     if (!(error instanceof RpcError) || error.code !== Code.NOT_FOUND) throw error
     const details = error.details as { service?: unknown } | undefined
@@ -112,8 +128,8 @@ export async function serviceNameOf(queue: string, timeoutMs = 5000): Promise<st
 /** Connects a client that knows no methods, for the built-ins (`$describe`, `$stats`). */
 export async function connectBare(queue: string, options: ConnectOptions = {}): Promise<Client<AnyService>> {
   const timeoutMs = options.timeoutMs ?? 5000
-  const name = options.service ?? (await serviceNameOf(queue, timeoutMs))
-  return connect(bareService(name), queue, timeoutMs)
+  const name = options.service ?? (await serviceNameOf(queue, timeoutMs, options.transport))
+  return connect(bareService(name), queue, timeoutMs, options.transport)
 }
 
 /** Checks the shape of a `$describe` answer: a server's bytes are not trusted blindly. */
@@ -159,6 +175,8 @@ export function serviceFromDescription(description: ServiceDescription): AnyServ
       ...(method.output === null ? {} : { output: schemaFromJson(method.output) }),
       priority: method.priority === 'urgent' ? 'urgent' : 'normal',
       oneWay: method.oneWay === true,
+      // An unknown kind (a newer server) is left out: defineService would refuse it.
+      ...(method.stream === 'server' || method.stream === 'client' || method.stream === 'bidi' ? { stream: method.stream } : {}),
       ...(typeof method.description === 'string' ? { description: method.description } : {}),
     }
   }
@@ -178,6 +196,6 @@ export interface DynamicConnection {
 export async function connectDynamic(queue: string, options: ConnectOptions = {}): Promise<DynamicConnection> {
   const description = await fetchDescription(queue, options)
   const service = serviceFromDescription(description)
-  const client = await connect(service, queue, options.timeoutMs ?? 5000)
+  const client = await connect(service, queue, options.timeoutMs ?? 5000, options.transport)
   return { description, service, client }
 }

@@ -6,19 +6,11 @@
 import { readFileSync } from 'node:fs'
 import { codeName } from '../protocol/code.js'
 import { RpcError } from '../protocol/rpc-error.js'
-import {
-  CliFailure,
-  errorJson,
-  exitFor,
-  expectPositionals,
-  intOption,
-  parseVerbArgs,
-  queueArg,
-  UsageError,
-  verbRunner,
-} from './args.js'
+import { CliFailure, errorJson, exitFor, expectPositionals, intOption, parseVerbArgs, UsageError, verbRunner } from './args.js'
+import { printServerStream } from './call-stream.js'
 import { Exit } from './cli.js'
 import { connectDynamic } from './dynamic-service.js'
+import { NATS_HELP, NATS_OPTIONS, targetOf } from './nats-options.js'
 import { fromJsonValue, jsonText, printJson } from './output.js'
 import { schemaText } from './schema-text.js'
 
@@ -35,7 +27,9 @@ in results prints the same way:
   mqrpc call /calc add '{"a": 1, "b": 2}'
   mqrpc call /calc checksum '{"data": {"$binary": "AQID"}}'
 
-The result prints as JSON. A failed call prints
+The result prints as JSON. A server-streaming method prints one JSON value
+per element as it comes (with --json, one per line: JSON lines) until the
+stream ends or Ctrl-C, which cancels the call and exits 0. A failed call prints
   ERROR <CODE_NAME> (<code>): <message>
 on stderr (and its details, if any), with the gRPC-numbered code.
 
@@ -47,6 +41,7 @@ Options:
                     does not match, an unknown method, no server) prints
                     {"error": {"code", "message", ...}} on stdout too
   --service name    the service's name, when known (saves one handshake)
+${NATS_HELP}
   --help            this text
 
 Exit codes: 0 the call succeeded; 1 the call failed or the input does not
@@ -68,6 +63,7 @@ async function body(args: readonly string[]): Promise<number> {
     timeout: { type: 'string' },
     json: { type: 'boolean', default: false },
     service: { type: 'string' },
+    ...NATS_OPTIONS,
   })
   const example =
     positionals.length === 1
@@ -75,64 +71,80 @@ async function body(args: readonly string[]): Promise<number> {
       : `\`mqrpc call /calc add '{"a":1,"b":2}'\``
   expectPositionals(positionals, 2, 3, ['the queue', 'the method'], example)
   const [name, methodName, inputText] = positionals as [string, string, string | undefined]
-  const queue = queueArg(name)
-  const timeoutMs = intOption(values.timeout, 'timeout', 1)
-  const input = readInput(inputText)
-  const { description, service, client } = await connectDynamic(queue, {
-    ...(timeoutMs === undefined ? {} : { timeoutMs }),
-    ...(values.service === undefined ? {} : { service: values.service }),
-  })
+  const target = await targetOf(name, values)
+  const queue = target.address
   try {
-    const method = service.methods.get(methodName)
-    if (method === undefined) {
-      const known = Object.keys(description.methods).join(', ') || 'none'
-      throw new CliFailure(
-        `service '${description.name}' on ${queue} has no method '${methodName}'; its methods: ${known}`,
-        Exit.FAILURE,
-        { code: 'UNIMPLEMENTED', details: { service: description.name, methods: Object.keys(description.methods) } },
-      )
-    }
-    if (!method.input.check(input)) {
-      const violations = method.input.violations(input)
-      const lines = violations.map((v) => `  ${v.path}  ${v.message}`)
-      throw new CliFailure(
-        [
-          `input of '${methodName}' does not match the live schema of ${description.name} on ${queue}, so nothing was sent:`,
-          ...(lines.length > 0 ? lines : ['  (value rejected)']),
-          `expected: ${schemaText(description.methods[methodName]?.input)}`,
-          ...(lines.some((line) => line.includes('binary data'))
-            ? ['write binary data as {"$binary": "<base64>"}, e.g. {"data": {"$binary": "AQID"}}']
-            : []),
-        ].join('\n'),
-        Exit.FAILURE,
-        { code: 'INVALID_ARGUMENT', details: { violations: violations.map(({ path, message }) => ({ path, message })) } },
-      )
-    }
-    let result: unknown
+    const timeoutMs = intOption(values.timeout, 'timeout', 1)
+    const input = readInput(inputText)
+    const { description, service, client } = await connectDynamic(queue, {
+      ...(timeoutMs === undefined ? {} : { timeoutMs }),
+      ...(values.service === undefined ? {} : { service: values.service }),
+      transport: target.transport,
+    })
     try {
-      result = await client.call(methodName, input, {
-        ...(values.urgent ? { priority: 'urgent' as const } : {}),
-        ...(timeoutMs === undefined ? {} : { timeoutMs }),
-      })
-    } catch (thrown) {
-      const error = RpcError.from(thrown)
-      if (values.json) {
-        printJson(errorJson(error))
-      } else {
-        console.error(`ERROR ${codeName(error.code)} (${error.code}): ${error.rawMessage}`)
-        if (error.details !== undefined) console.error(`details: ${jsonText(error.details)}`)
+      const method = service.methods.get(methodName)
+      if (method === undefined) {
+        const known = Object.keys(description.methods).join(', ') || 'none'
+        throw new CliFailure(
+          `service '${description.name}' on ${queue} has no method '${methodName}'; its methods: ${known}`,
+          Exit.FAILURE,
+          { code: 'UNIMPLEMENTED', details: { service: description.name, methods: Object.keys(description.methods) } },
+        )
       }
-      return exitFor(error)
+      if (!method.input.check(input)) {
+        const violations = method.input.violations(input)
+        const lines = violations.map((v) => `  ${v.path}  ${v.message}`)
+        throw new CliFailure(
+          [
+            `input of '${methodName}' does not match the live schema of ${description.name} on ${queue}, so nothing was sent:`,
+            ...(lines.length > 0 ? lines : ['  (value rejected)']),
+            `expected: ${schemaText(description.methods[methodName]?.input)}`,
+            ...(lines.some((line) => line.includes('binary data'))
+              ? ['write binary data as {"$binary": "<base64>"}, e.g. {"data": {"$binary": "AQID"}}']
+              : []),
+          ].join('\n'),
+          Exit.FAILURE,
+          { code: 'INVALID_ARGUMENT', details: { violations: violations.map(({ path, message }) => ({ path, message })) } },
+        )
+      }
+      if (method.stream === 'server') {
+        return await printServerStream(client, methodName, input, { json: values.json, urgent: values.urgent, timeoutMs })
+      }
+      if (method.stream !== undefined) {
+        throw new CliFailure(
+          `'${methodName}' is a ${method.stream} stream; mqrpc call calls unary methods and server streams`,
+          Exit.FAILURE,
+          { code: 'UNIMPLEMENTED' },
+        )
+      }
+      let result: unknown
+      try {
+        result = await client.call(methodName, input, {
+          ...(values.urgent ? { priority: 'urgent' as const } : {}),
+          ...(timeoutMs === undefined ? {} : { timeoutMs }),
+        })
+      } catch (thrown) {
+        const error = RpcError.from(thrown)
+        if (values.json) {
+          printJson(errorJson(error))
+        } else {
+          console.error(`ERROR ${codeName(error.code)} (${error.code}): ${error.rawMessage}`)
+          if (error.details !== undefined) console.error(`details: ${jsonText(error.details)}`)
+        }
+        return exitFor(error)
+      }
+      if (method.oneWay) {
+        if (values.json) printJson(null)
+        else console.error(`sent; '${methodName}' is one-way, so there is no reply`)
+      } else {
+        console.log(values.json ? jsonText(result) : jsonText(result, 2))
+      }
+      return Exit.OK
+    } finally {
+      await client.close()
     }
-    if (method.oneWay) {
-      if (values.json) printJson(null)
-      else console.error(`sent; '${methodName}' is one-way, so there is no reply`)
-    } else {
-      console.log(values.json ? jsonText(result) : jsonText(result, 2))
-    }
-    return Exit.OK
   } finally {
-    await client.close()
+    await target.transport?.close()
   }
 }
 

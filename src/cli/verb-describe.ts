@@ -3,9 +3,10 @@
  * server through the built-in `$describe`.
  * @module
  */
-import { expectPositionals, intOption, parseVerbArgs, queueArg, verbRunner } from './args.js'
+import { expectPositionals, intOption, parseVerbArgs, verbRunner } from './args.js'
 import { Exit } from './cli.js'
 import { fetchDescription, type ServiceDescription } from './dynamic-service.js'
+import { NATS_HELP, NATS_OPTIONS, targetOf } from './nats-options.js'
 import { printJson } from './output.js'
 import { schemaText } from './schema-text.js'
 
@@ -24,6 +25,7 @@ Options:
   --json            print the raw description as one JSON object
   --timeout ms      how long to wait for the server (default 5000)
   --service name    the service's name, when known (saves one handshake)
+${NATS_HELP}
   --help            this text
 
 Exit codes: 0 described; 1 failed; 2 bad usage; 3 no server answers on /queue.`
@@ -41,7 +43,11 @@ export function describeLines(description: ServiceDescription): string[] {
   const methods = Object.entries(description.methods)
   lines.push(methods.length === 0 ? 'methods: none' : `methods (${methods.length}):`)
   for (const [name, method] of methods) {
-    const traits = [method.priority === 'urgent' ? 'urgent' : 'normal', ...(method.oneWay ? ['one-way'] : [])]
+    const traits = [
+      method.priority === 'urgent' ? 'urgent' : 'normal',
+      ...(method.oneWay ? ['one-way'] : []),
+      ...(method.stream === undefined ? [] : [`${method.stream} stream`]),
+    ]
     const output = method.oneWay || method.output === null ? 'void' : schemaText(method.output)
     lines.push('', `  ${name}(${schemaText(method.input)}): ${output}    [${traits.join(', ')}]`)
     if (method.description !== undefined) lines.push(`    ${method.description}`)
@@ -63,17 +69,24 @@ async function body(args: readonly string[]): Promise<number> {
     json: { type: 'boolean', default: false },
     timeout: { type: 'string' },
     service: { type: 'string' },
+    ...NATS_OPTIONS,
   })
   expectPositionals(positionals, 1, 1, ['the queue to describe'], '`mqrpc describe /calc`')
-  const queue = queueArg(positionals[0] as string)
-  const timeoutMs = intOption(values.timeout, 'timeout', 1)
-  const description = await fetchDescription(queue, {
-    ...(timeoutMs === undefined ? {} : { timeoutMs }),
-    ...(values.service === undefined ? {} : { service: values.service }),
-  })
-  if (values.json) printJson(description)
-  else for (const line of describeLines(description)) console.log(line)
-  return Exit.OK
+  const target = await targetOf(positionals[0] as string, values)
+  const queue = target.address
+  try {
+    const timeoutMs = intOption(values.timeout, 'timeout', 1)
+    const description = await fetchDescription(queue, {
+      ...(timeoutMs === undefined ? {} : { timeoutMs }),
+      ...(values.service === undefined ? {} : { service: values.service }),
+      transport: target.transport,
+    })
+    if (values.json) printJson(description)
+    else for (const line of describeLines(description)) console.log(line)
+    return Exit.OK
+  } finally {
+    await target.transport?.close()
+  }
 }
 
 /** The verb's `--help` text. */

@@ -4,6 +4,12 @@
  * @module
  */
 import { kernelLimits, queueCost } from '../transport/mq/kernel-limits.js'
+import {
+  DEFAULT_REPLY_MAX_MESSAGES as REPLY_SLOTS,
+  DEFAULT_REPLY_MESSAGE_SIZE as REPLY_SIZE,
+  DEFAULT_SERVICE_MAX_MESSAGES as SERVER_SLOTS,
+  DEFAULT_SERVICE_MESSAGE_SIZE as SERVER_SIZE,
+} from '../transport/mq/queue-defaults.js'
 import { expectPositionals, intOption, parseVerbArgs, verbRunner } from './args.js'
 import { Exit } from './cli.js'
 import { bytesText, printJson, userName } from './output.js'
@@ -27,10 +33,10 @@ LimitMSGQUEUE= value, or the sysctls).
 
 Options:
   --clients N        plan for N clients
-  --reply-slots S    slots of each client's reply queue (default 10)
-  --reply-size B     message size of each reply queue (default 1024)
-  --server-slots S   slots of the server's two queues (default 10)
-  --server-size B    message size of the server's two queues (default 8192)
+  --reply-slots S    slots of each client's reply queue (default ${REPLY_SLOTS})
+  --reply-size B     message size of each reply queue (default ${REPLY_SIZE})
+  --server-slots S   slots of the server's two queues (default ${SERVER_SLOTS})
+  --server-size B    message size of the server's two queues (default ${SERVER_SIZE})
   --json             one JSON object
   --help             this text
 
@@ -166,10 +172,10 @@ async function body(args: readonly string[]): Promise<number> {
       : plan(
           {
             clients,
-            replySlots: intOption(values['reply-slots'], 'reply-slots', 1) ?? 10,
-            replySize: intOption(values['reply-size'], 'reply-size', 1) ?? 1024,
-            serverSlots: intOption(values['server-slots'], 'server-slots', 1) ?? 10,
-            serverSize: intOption(values['server-size'], 'server-size', 1) ?? 8192,
+            replySlots: intOption(values['reply-slots'], 'reply-slots', 1) ?? REPLY_SLOTS,
+            replySize: intOption(values['reply-size'], 'reply-size', 1) ?? REPLY_SIZE,
+            serverSlots: intOption(values['server-slots'], 'server-slots', 1) ?? SERVER_SLOTS,
+            serverSize: intOption(values['server-size'], 'server-size', 1) ?? SERVER_SIZE,
           },
           limits,
           usage,
@@ -207,9 +213,9 @@ async function body(args: readonly string[]): Promise<number> {
     lines.push(`budget in use by ${userName(uid)} (uid ${uid}): ${bytesText(usage.bytes)}${share} in ${usage.queues} queue(s)`)
     lines.push(`  ${usage.note}`)
     if (rlimit !== undefined) {
-      const perReply = queueCost(10, 1024)
+      const perReply = queueCost(REPLY_SLOTS, REPLY_SIZE)
       lines.push(
-        `  room left: ${bytesText(Math.max(0, rlimit - usage.bytes))}, about ${Math.floor(Math.max(0, rlimit - usage.bytes) / perReply)} default reply queues (10 x 1024)`,
+        `  room left: ${bytesText(Math.max(0, rlimit - usage.bytes))}, about ${Math.floor(Math.max(0, rlimit - usage.bytes) / perReply)} default reply queues (${REPLY_SLOTS} x ${REPLY_SIZE})`,
       )
     }
   } else {

@@ -5,12 +5,14 @@
  */
 import { spawnSync } from 'node:child_process'
 import { mkdirSync } from 'node:fs'
-import { CliFailure, expectPositionals, parseVerbArgs, verbRunner } from './args.js'
+import { CliFailure, expectPositionals, intOption, parseVerbArgs, verbRunner } from './args.js'
 import { Exit } from './cli.js'
+import { NATS_HELP, NATS_OPTIONS } from './nats-options.js'
 import { groupName, modeText, printJson, table, userName } from './output.js'
 import { isMqueueMounted, listQueues, mountHint, mqueueDir, type QueueEntry } from './queue-listing.js'
 
 const HELP = `Usage: mqrpc ls [--json] [--mount]
+       mqrpc ls --nats URL [--nats-user user --nats-pass pass] [--wait ms] [--json]
 
 Lists every POSIX message queue on this machine (read from the mqueue
 filesystem, normally mounted on /dev/mqueue): owner, mode, messages waiting,
@@ -25,9 +27,16 @@ capacity (slots), message size, and what it belongs to where its name tells:
 Queues of other users that this user may not open show '?' for their
 attributes; the bytes waiting still show.
 
+With --nats, lists instead the services on that NATS broker: every
+instance that answers NATS micro discovery ($SRV.PING) within --wait ms,
+mqrpc services and other NATS micro services alike.
+
 Options:
   --json    one JSON object: {mounted, dir, queues: [...]}
+            (with --nats: {broker, services: [{name, id, version, metadata}]})
   --mount   when the mqueue filesystem is not mounted, mount it (needs root)
+${NATS_HELP}
+  --wait ms with --nats, how long to collect answers (default 1000)
   --help    this text
 
 Exit codes: 0 listed; 1 the filesystem is not mounted (or the mount failed);
@@ -76,8 +85,14 @@ async function body(args: readonly string[]): Promise<number> {
   const { values, positionals } = parseVerbArgs(args, {
     json: { type: 'boolean', default: false },
     mount: { type: 'boolean', default: false },
+    wait: { type: 'string' },
+    ...NATS_OPTIONS,
   })
   expectPositionals(positionals, 0, 0)
+  if (values.nats !== undefined) {
+    const { listNatsServices } = await import('./nats-listing.js')
+    return listNatsServices(values, intOption(values.wait, 'wait', 1) ?? 1000, values.json)
+  }
   const dir = mqueueDir()
   if (!isMqueueMounted(dir)) {
     if (!values.mount) {

@@ -5,9 +5,10 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Code } from '../protocol/code.js'
 import { RpcError } from '../protocol/rpc-error.js'
-import { expectPositionals, intOption, onInterrupt, optionalValue, parseVerbArgs, queueArg, verbRunner } from './args.js'
+import { expectPositionals, intOption, onInterrupt, optionalValue, parseVerbArgs, verbRunner } from './args.js'
 import { Exit } from './cli.js'
 import { connectBare } from './dynamic-service.js'
+import { NATS_HELP, NATS_OPTIONS, targetOf } from './nats-options.js'
 import { printJson, table } from './output.js'
 
 const HELP = `Usage: mqrpc stats /queue [--watch [ms]] [--count N] [--json]
@@ -24,6 +25,7 @@ Options:
   --json            one JSON object per refresh: the raw figures
   --timeout ms      how long to wait for the server (default 5000)
   --service name    the service's name, when known (saves one handshake)
+${NATS_HELP}
   --help            this text
 
 Exit codes: 0 printed; 1 failed; 2 bad usage; 3 no server answers on /queue.`
@@ -70,43 +72,53 @@ async function body(args: readonly string[]): Promise<number> {
     json: { type: 'boolean', default: false },
     timeout: { type: 'string' },
     service: { type: 'string' },
+    ...NATS_OPTIONS,
   })
   expectPositionals(positionals, 1, 1, ['the queue'], '`mqrpc stats /calc`')
-  const queue = queueArg(positionals[0] as string)
-  const watch = values.watch === undefined ? undefined : (intOption(values.watch || '1000', 'watch', 10) as number)
-  const count = intOption(values.count, 'count', 1)
-  const timeoutMs = intOption(values.timeout, 'timeout', 1) ?? 5000
-  const client = await connectBare(queue, { timeoutMs, ...(values.service === undefined ? {} : { service: values.service }) })
-  let stopped = false
-  const controller = new AbortController()
-  const restore = onInterrupt(() => {
-    stopped = true
-    controller.abort()
-  })
+  const target = await targetOf(positionals[0] as string, values)
+  const queue = target.address
   try {
-    for (let round = 1; ; round++) {
-      const figures = (await client.call('$stats', {}, { timeoutMs })) as Figures
-      if (values.json) printJson(figures)
-      else {
-        // Redraw in place on a terminal; a pipe gets one block per refresh.
-        if (watch !== undefined && process.stdout.isTTY) process.stdout.write('\x1b[H\x1b[2J')
-        for (const line of figureLines(queue, figures)) console.log(line)
-        if (watch !== undefined && !process.stdout.isTTY) console.log('')
+    const watch = values.watch === undefined ? undefined : (intOption(values.watch || '1000', 'watch', 10) as number)
+    const count = intOption(values.count, 'count', 1)
+    const timeoutMs = intOption(values.timeout, 'timeout', 1) ?? 5000
+    const client = await connectBare(queue, {
+      timeoutMs,
+      ...(values.service === undefined ? {} : { service: values.service }),
+      transport: target.transport,
+    })
+    let stopped = false
+    const controller = new AbortController()
+    const restore = onInterrupt(() => {
+      stopped = true
+      controller.abort()
+    })
+    try {
+      for (let round = 1; ; round++) {
+        const figures = (await client.call('$stats', {}, { timeoutMs })) as Figures
+        if (values.json) printJson(figures)
+        else {
+          // Redraw in place on a terminal; a pipe gets one block per refresh.
+          if (watch !== undefined && process.stdout.isTTY) process.stdout.write('\x1b[H\x1b[2J')
+          for (const line of figureLines(queue, figures)) console.log(line)
+          if (watch !== undefined && !process.stdout.isTTY) console.log('')
+        }
+        if (watch === undefined || stopped || (count !== undefined && round >= count)) break
+        try {
+          await sleep(watch, undefined, { signal: controller.signal })
+        } catch {
+          break // interrupted
+        }
       }
-      if (watch === undefined || stopped || (count !== undefined && round >= count)) break
-      try {
-        await sleep(watch, undefined, { signal: controller.signal })
-      } catch {
-        break // interrupted
-      }
+    } catch (error) {
+      if (!(stopped && error instanceof RpcError && error.code === Code.CANCELLED)) throw error
+    } finally {
+      restore()
+      await client.close()
     }
-  } catch (error) {
-    if (!(stopped && error instanceof RpcError && error.code === Code.CANCELLED)) throw error
+    return Exit.OK
   } finally {
-    restore()
-    await client.close()
+    await target.transport?.close()
   }
-  return Exit.OK
 }
 
 /** The verb's `--help` text. */

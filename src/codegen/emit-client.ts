@@ -9,12 +9,35 @@ import { docComment, importLine, propertyKey, quote } from './format.js'
 import { schemaDocLines } from './schema-to-ts.js'
 import type { MethodModel, ServiceModel } from './service-model.js'
 
+const STREAM_NOTES = {
+  server: 'Server stream: the server yields any number of outputs; `break` cancels the call.',
+  client: 'Client stream: the caller passes any number of inputs; the server answers once.',
+  bidi: 'Bidirectional stream: inputs and outputs flow both ways at once.',
+} as const
+
+/** The parameter list and result type of a client method, by its stream kind. */
+export function clientSignature(method: MethodModel): { params: string; result: string } {
+  const output = method.outputType ?? 'void'
+  const inputs = `inputs: AsyncIterable<${method.inputType}> | Iterable<${method.inputType}>, options?: CallOptions`
+  switch (method.stream) {
+    case 'server':
+      return { params: `input: ${method.inputType}, options?: CallOptions`, result: `AsyncIterable<${output}>` }
+    case 'client':
+      return { params: inputs, result: `Promise<${output}>` }
+    case 'bidi':
+      return { params: inputs, result: `AsyncIterable<${output}>` }
+    default:
+      return { params: `input: ${method.inputType}, options?: CallOptions`, result: `Promise<${output}>` }
+  }
+}
+
 /** Doc lines of a method: its description, then how it travels. */
 export function methodDocLines(method: MethodModel): string[] {
   const lines = method.description === undefined ? [] : [method.description]
   const notes: string[] = []
   if (method.priority === 'urgent') notes.push("Urgent: goes through the service's urgent lane, ahead of bulk work.")
   if (method.oneWay) notes.push('One-way: the server sends no reply.')
+  if (method.stream !== undefined) notes.push(STREAM_NOTES[method.stream])
   if (lines.length > 0 && notes.length > 0) lines.push('')
   return [...lines, ...notes]
 }
@@ -37,6 +60,12 @@ const LIFECYCLE = `  /** The first handshake finished. */
   disconnect: [reason: RpcError]
   /** A new session was made after a disconnect. */
   reconnect: []
+  /**
+   * The server's schema breaks some of this client's methods (named in the
+   * error and \`incompatibleMethods\`): calls to those fail with
+   * FAILED_PRECONDITION, the others work.
+   */
+  incompatible: [error: RpcError]
   /** Something went wrong that no call will report (a forged or malformed frame, a bad event). */
   error: [error: Error]
 `
@@ -53,9 +82,11 @@ export function emitClient(model: ServiceModel, header: string, importFrom: stri
     )
     .join('')
   const methods = model.methods.map((method) => {
-    const output = method.outputType ?? 'void'
-    return `${docComment(methodDocLines(method), '  ')}  ${method.name}(input: ${method.inputType}, options?: CallOptions): Promise<${output}> {
-    return this.$client.call(${quote(method.name)}, input, options) as Promise<${output}>
+    const { params, result } = clientSignature(method)
+    const argument = method.stream === 'client' || method.stream === 'bidi' ? 'inputs' : 'input'
+    const verb = method.stream === undefined ? 'call' : 'stream'
+    return `${docComment(methodDocLines(method), '  ')}  ${method.name}(${params}): ${result} {
+    return this.$client.${verb}(${quote(method.name)}, ${argument}, options) as ${result}
   }
 `
   })
@@ -94,6 +125,11 @@ ${docComment(describe(model, `A typed client of \`${model.name}\`; make one with
     return this.$client.replyQueue
   }
 
+  /** Methods the server's schema breaks for these stubs (empty when the schemas agree), with what differs. */
+  get incompatibleMethods(): ReadonlyMap<string, string> {
+    return this.$client.incompatibleMethods
+  }
+
 ${methods.join('\n')}
 ${listener('on', 'Listens for an event of the service or of the connection.')}
 ${listener('once', 'Listens for the next time an event happens.')}
@@ -107,7 +143,9 @@ ${listener('off', 'Stops listening.')}
 /**
  * Connects to a \`${model.name}\` server on \`options.queue\`. The client sends
  * the fingerprint of the schemas these stubs were generated from; a server
- * with other schemas refuses it with FAILED_PRECONDITION, naming what differs.
+ * with other schemas still lets it in, and the methods its schema breaks fail
+ * with FAILED_PRECONDITION (see \`incompatibleMethods\` and the
+ * \`incompatible\` event) while the others work.
  */
 export async function ${names.connect}(options: ClientOptions): Promise<${names.client}> {
   return new ${names.client}(await createClient(${names.service}, { fingerprint: ${names.fingerprint}, ...options }))

@@ -14,11 +14,19 @@ export function emitHandlers(model: ServiceModel, header: string, importFrom: st
   const types = typeImports(model, 'handlers')
   const members = model.methods.map((method) => {
     const output = method.outputType ?? 'void'
-    return `${docComment(methodDocLines(method), '  ')}  ${method.name}(input: ${method.inputType}, ctx: CallContext): ${output} | Promise<${output}>\n`
+    const streamed = method.stream === 'client' || method.stream === 'bidi'
+    const params = streamed
+      ? `inputs: AsyncIterable<${method.inputType}>, ctx: CallContext`
+      : `input: ${method.inputType}, ctx: CallContext`
+    const result =
+      method.stream === 'server' || method.stream === 'bidi' ? `AsyncIterable<${output}>` : `${output} | Promise<${output}>`
+    return `${docComment(methodDocLines(method), '  ')}  ${method.name}(${params}): ${result}\n`
   })
-  const bindings = model.methods.map(
-    (method) => `      ${propertyKey(method.name)}: (input, ctx) => handlers.${method.name}(input as ${method.inputType}, ctx),`,
-  )
+  const bindings = model.methods.map((method) => {
+    const streamed = method.stream === 'client' || method.stream === 'bidi'
+    const cast = streamed ? `AsyncIterable<${method.inputType}>` : method.inputType
+    return `      ${propertyKey(method.name)}: (input, ctx) => handlers.${method.name}(input as ${cast}, ctx),`
+  })
   return `${header}/**
  * What a \`${model.name}\` server implements, and \`${names.serve}(handlers, options)\` to run it.
  * @module

@@ -26,6 +26,8 @@ export function emitService(model: ServiceModel, header: string, importFrom: str
     if (method.output !== undefined) fields.push(`      output: schemaFromJson(${base}.output),`)
     if (method.priority === 'urgent') fields.push(`      priority: 'urgent',`)
     if (method.oneWay) fields.push('      oneWay: true,')
+    if (method.stream !== undefined) fields.push(`      stream: '${method.stream}',`)
+    if (method.idempotent) fields.push('      idempotent: true,')
     if (method.description !== undefined) fields.push(`      description: ${quote(method.description)},`)
     return `    ${propertyKey(method.name)}: {\n${fields.join('\n')}\n    },`
   })
@@ -48,7 +50,7 @@ ${importLine(['defineService', 'schemaFromJson'], importFrom)}`,
     `/**
  * The schema fingerprint of \`${model.name}\` these stubs were generated from.
  * The client sends it in the handshake; a server whose schemas differ
- * refuses the client with FAILED_PRECONDITION, naming what differs.
+ * answers with its own, and the client finds which of its methods break.
  */
 export const ${names.fingerprint} = ${quote(model.fingerprint)}
 `,

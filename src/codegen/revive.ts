@@ -23,6 +23,7 @@ export function rebuildService(model: ServiceModel): AnyService {
       ...(method.output === undefined ? {} : { output: schemaFromJson(embedded?.output) }),
       ...(method.priority === 'urgent' ? { priority: 'urgent' as const } : {}),
       ...(method.oneWay ? { oneWay: true } : {}),
+      ...(method.stream === undefined ? {} : { stream: method.stream }),
     }
   }
   const events: Record<string, MethodSpec['input']> = {}

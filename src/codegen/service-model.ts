@@ -15,6 +15,10 @@ export interface MethodModel {
   readonly description: string | undefined
   readonly priority: 'normal' | 'urgent'
   readonly oneWay: boolean
+  /** 'server', 'client' or 'bidi' for streaming methods (input and output are then element schemas). */
+  readonly stream: 'server' | 'client' | 'bidi' | undefined
+  /** The schema marks it idempotent (the retry interceptor may send it again). */
+  readonly idempotent: boolean
   /** JSON Schema of the input, keys in declaration order. */
   readonly input: Json
   /** JSON Schema of the output; undefined for one-way methods. */
@@ -103,12 +107,20 @@ export function serviceModel(service: AnyService): ServiceModel {
   for (const [name, method] of service.methods) {
     const input = toJson(method.input.schema)
     const output = method.output === undefined ? undefined : toJson(method.output.schema)
-    methodShapes[name] = { input, output: output ?? null, priority: method.priority, oneWay: method.oneWay }
+    methodShapes[name] = {
+      input,
+      output: output ?? null,
+      priority: method.priority,
+      oneWay: method.oneWay,
+      ...(method.stream === undefined ? {} : { stream: method.stream }),
+    }
     methods.push({
       name,
       description: text(method.spec.description),
       priority: method.priority,
       oneWay: method.oneWay,
+      stream: method.stream,
+      idempotent: method.spec.idempotent === true,
       input,
       output,
       inputType: `${pascalCase(name)}Input`,

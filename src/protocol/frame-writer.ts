@@ -6,7 +6,6 @@
  * @module
  */
 import type { Outbound } from '../transport/transport.js'
-import { SettleOnce } from '../util/settle-once.js'
 import { encodeFrame, type FrameHeader, HEADER_SIZE, writeHeader } from './frame.js'
 
 interface Pending {
@@ -16,12 +15,26 @@ interface Pending {
   readonly chunkLength: number
   readonly priority: number
   readonly last: boolean
-  /** Resolved by the body's last frame, rejected by any frame that fails. */
-  readonly done: SettleOnce<void> | undefined
+  /** Hears how the body ended: told by its last frame, or by the first frame that fails. */
+  readonly done: WriteCallback | undefined
 }
 
 /** Called once per body: with no argument when its last frame is in the queue, with the error when a frame fails. */
 export type WriteCallback = (error?: unknown) => void
+
+/**
+ * A body of several frames can fail once per message it spans; its callback
+ * must still hear only once. A one-frame body (nearly every call) needs no
+ * such guard, and gets none: no object, no closure.
+ */
+function once(callback: WriteCallback): WriteCallback {
+  let called = false
+  return (error) => {
+    if (called) return
+    called = true
+    callback(error)
+  }
+}
 
 /** Options of {@link FrameWriter}. */
 export type FrameWriterOptions = Readonly<{
@@ -30,9 +43,13 @@ export type FrameWriterOptions = Readonly<{
 }>
 
 export class FrameWriter {
-  private readonly pending: Pending[] = []
+  // Two arrays used in turn: flush() sends one while posts made meanwhile
+  // (a callback may post) go to the other; neither is reallocated.
+  private pending: Pending[] = []
+  private spare: Pending[] = []
   private scheduled = false
   private readonly maxChunk: number
+  private readonly flushNow = (): void => this.flush()
 
   constructor(
     readonly endpoint: Outbound,
@@ -63,13 +80,7 @@ export class FrameWriter {
    */
   post(header: FrameHeader, body: Uint8Array, priority = 0, callback?: WriteCallback): void {
     const length = body.byteLength
-    const done =
-      callback === undefined
-        ? undefined
-        : new SettleOnce<void>(
-            () => callback(),
-            (error) => callback(error),
-          )
+    const done = callback === undefined || length <= this.maxChunk ? callback : once(callback)
     let offset = 0
     do {
       const chunkLength = Math.min(this.maxChunk, length - offset)
@@ -79,7 +90,7 @@ export class FrameWriter {
     } while (offset < length)
     if (!this.scheduled) {
       this.scheduled = true
-      queueMicrotask(() => this.flush())
+      queueMicrotask(this.flushNow)
     }
   }
 
@@ -98,7 +109,8 @@ export class FrameWriter {
 
   private flush(): void {
     this.scheduled = false
-    const frames = this.pending.splice(0)
+    const frames = this.pending
+    this.pending = this.spare
     let start = 0
     while (start < frames.length) {
       // Pack consecutive frames of one priority into one message.
@@ -111,18 +123,29 @@ export class FrameWriter {
         size += HEADER_SIZE + next.chunkLength
         end++
       }
-      this.sendMessage(frames.slice(start, end), size, first.priority)
+      this.sendMessage(frames, start, end, size, first.priority)
       start = end
     }
+    frames.length = 0
+    this.spare = frames
   }
 
-  private sendMessage(frames: Pending[], size: number, priority: number): void {
+  /** Sends frames[start, end) as one message of `size` bytes. */
+  private sendMessage(frames: readonly Pending[], start: number, end: number, size: number, priority: number): void {
+    // A fresh message each time, never a reused one: a transport may keep the
+    // bytes it is given (a broker client queues them until it writes).
     const message = Buffer.allocUnsafe(size)
     const view = new DataView(message.buffer, message.byteOffset, size)
     let at = 0
-    for (const frame of frames) {
+    for (let i = start; i < end; i++) {
+      const frame = frames[i] as Pending
       writeHeader(view, at, frame.header, frame.body.byteLength, frame.offset, frame.chunkLength)
-      message.set(frame.body.subarray(frame.offset, frame.offset + frame.chunkLength), at + HEADER_SIZE)
+      message.set(
+        frame.chunkLength === frame.body.byteLength
+          ? frame.body
+          : frame.body.subarray(frame.offset, frame.offset + frame.chunkLength),
+        at + HEADER_SIZE,
+      )
       at += HEADER_SIZE + frame.chunkLength
     }
     // Room in the queue and nobody waiting before us: send now, no promise.
@@ -131,21 +154,26 @@ export class FrameWriter {
       try {
         sentNow = this.endpoint.trySend(message, priority)
       } catch (error) {
-        for (const frame of frames) frame.done?.reject(error)
+        for (let i = start; i < end; i++) frames[i]?.done?.(error)
         return
       }
       if (sentNow) {
-        for (const frame of frames) if (frame.last) frame.done?.resolve()
+        for (let i = start; i < end; i++) {
+          const frame = frames[i] as Pending
+          if (frame.last) frame.done?.()
+        }
         return
       }
     }
+    // It must wait: its frames need a list of their own (the pending one is reused).
+    const waiting = frames.slice(start, end)
     const options = this.options.sendTimeoutMs === undefined ? { priority } : { priority, timeoutMs: this.options.sendTimeoutMs }
     this.endpoint.send(message, options).then(
       () => {
-        for (const frame of frames) if (frame.last) frame.done?.resolve()
+        for (const frame of waiting) if (frame.last) frame.done?.()
       },
       (error: unknown) => {
-        for (const frame of frames) frame.done?.reject(error)
+        for (const frame of waiting) frame.done?.(error)
       },
     )
   }

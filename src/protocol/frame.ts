@@ -33,6 +33,12 @@ export const FrameType = {
   RESPONSE: 0x11,
   ERROR: 0x12,
   CANCEL: 0x13,
+  /** One element of a streamed input or output (docs/PROTOCOL.md section 14). */
+  STREAM_DATA: 0x14,
+  /** The normal end of one direction of a stream. */
+  STREAM_END: 0x15,
+  /** The reader allows its peer this many more STREAM_DATA elements. */
+  CREDIT: 0x16,
   EVENT: 0x20,
   PING: 0x30,
   PONG: 0x31,

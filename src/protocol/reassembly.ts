@@ -71,8 +71,10 @@ export class Reassembler {
     const key = type * 0x1_0000_0000 + callId
     // The rest of a body already dropped is dropped quietly: one error per
     // body, not one per frame.
-    if (offset > 0 && this.dropped.has(key)) return undefined
-    this.dropped.delete(key)
+    if (this.dropped.size > 0) {
+      if (offset > 0 && this.dropped.has(key)) return undefined
+      this.dropped.delete(key)
+    }
     try {
       return this.take(key, frame, now)
     } catch (error) {
@@ -101,7 +103,9 @@ export class Reassembler {
       )
     }
     if (offset === 0 && chunk.byteLength === bodyLength) {
-      this.partials.delete(key)
+      // The common case, a whole body in one frame: no map to touch unless
+      // a partial body of this key was left (a sender that restarted it).
+      if (this.partials.size > 0) this.partials.delete(key)
       // A copy: the chunk lies in a receive buffer that the next message
       // overwrites, and decoded binary fields are views into the body.
       // A plain Uint8Array, so that binary fields decode as Uint8Array, not

@@ -72,8 +72,12 @@ export interface GoodbyeBody {
   readonly draining: boolean
 }
 
-/** REQUEST body: [method, input, deadline as epoch ms or null]. */
-export type RequestBody = readonly [method: string, input: unknown, deadline: number | null]
+/**
+ * REQUEST body: [method, input, deadline as epoch ms or null, metadata?].
+ * The fourth element (a map of strings, or nil) is optional: a 3-element
+ * REQUEST stays valid, and clients leave it out when there is no metadata.
+ */
+export type RequestBody = readonly [method: string, input: unknown, deadline: number | null, metadata?: unknown]
 /** EVENT body: [name, payload]. */
 export type EventBody = readonly [name: string, payload: unknown]
 
@@ -126,13 +130,20 @@ export function readWelcome(value: unknown): WelcomeBody {
 }
 
 export function readRequest(value: unknown): RequestBody {
-  if (!Array.isArray(value) || value.length !== 3) malformed('REQUEST', 'expected [method, input, deadline]')
-  const [method, input, deadline] = value as unknown[]
+  if (!Array.isArray(value) || (value.length !== 3 && value.length !== 4)) {
+    malformed('REQUEST', 'expected [method, input, deadline] or [method, input, deadline, metadata]')
+  }
+  const [method, input, deadline, metadata] = value as unknown[]
   if (typeof method !== 'string') malformed('REQUEST', 'method must be a string')
   if (deadline !== null && (typeof deadline !== 'number' || !Number.isFinite(deadline))) {
     malformed('REQUEST', 'deadline must be a finite number (epoch ms) or nil')
   }
-  return [method, input, deadline]
+  const isMap = typeof metadata === 'object' && !Array.isArray(metadata) && !(metadata instanceof Uint8Array)
+  if (metadata !== undefined && !isMap) {
+    malformed('REQUEST', 'expected [method, input, deadline] or [method, input, deadline, metadata] with metadata a map or nil')
+  }
+  // Its entries and bounds are checked by the RPC layer (src/rpc/metadata.ts).
+  return [method, input, deadline, metadata]
 }
 
 export function readEvent(value: unknown): EventBody {

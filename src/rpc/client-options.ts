@@ -9,6 +9,7 @@ import {
   DEFAULT_CONNECT_TIMEOUT_MS,
   DEFAULT_RECONNECT_HANDSHAKE_TIMEOUT_MS,
 } from './defaults.js'
+import type { Interceptor } from './interceptor.js'
 import type { Priority } from './service.js'
 
 /** Options of {@link createClient}. */
@@ -37,9 +38,11 @@ export type ClientOptions = Readonly<{
   fingerprint?: string | false
   /** Largest reply body accepted. Defaults to 64 MiB. */
   maxBodyBytes?: number
+  /** Wrap every call, the first outermost (src/rpc/interceptor.ts). Defaults to none. */
+  interceptors?: readonly Interceptor[]
 }>
 
-type Optional = 'timeoutMs' | 'fingerprint' | 'replyMaxMessages' | 'replyMessageSize'
+type Optional = 'timeoutMs' | 'fingerprint' | 'replyMaxMessages' | 'replyMessageSize' | 'interceptors'
 
 /** Client options with every default filled in. */
 export type ResolvedClientOptions = Required<Omit<ClientOptions, Optional>> & Pick<ClientOptions, Optional>
@@ -64,4 +67,10 @@ export type CallOptions = Readonly<{
   signal?: AbortSignal
   /** Send through the urgent lane. Defaults to the method's priority. */
   priority?: Priority
+  /**
+   * String pairs sent with the call, readable as `ctx.metadata` by the
+   * handler: at most 32 entries and 4096 bytes (INVALID_ARGUMENT beyond).
+   * Defaults to none.
+   */
+  metadata?: Readonly<Record<string, string>>
 }>

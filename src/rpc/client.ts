@@ -7,7 +7,7 @@
  * @module
  */
 import { EventEmitter } from 'eventemitter3'
-import { Code } from '../protocol/code.js'
+import { Code, isCode } from '../protocol/code.js'
 import { type Frame, FrameError, FrameFlag, FrameType, forEachFrame } from '../protocol/frame.js'
 import { FrameWriter } from '../protocol/frame-writer.js'
 import { Reassembler, ReassemblyError } from '../protocol/reassembly.js'
@@ -17,12 +17,14 @@ import { defaultTransport } from '../transport/mq/mq-transport.js'
 import type { ReplyPath, Transport } from '../transport/transport.js'
 import { setClampedTimeout } from '../util/settle-once.js'
 import { CallQueue } from './call-queue.js'
+import { interceptClientCall, outgoingMetadata, requestBody } from './client-intercept.js'
 import { type CallOptions, type ClientOptions, type ResolvedClientOptions, resolveClientOptions } from './client-options.js'
 import { ClientHandshake } from './handshake-client.js'
 import { silenceLimitMs, silentTooLong } from './heartbeat.js'
+import type { Metadata } from './metadata.js'
 import { PendingCall } from './pending-call.js'
 import { retryWithBackoff } from './reconnect.js'
-import { brokenMethodMessages, type ServiceShape } from './schema-compat.js'
+import { brokenMethodMessages, checkCompatibility, onlyMissing, type ServiceShape } from './schema-compat.js'
 import {
   type AnyService,
   type EventName,
@@ -33,6 +35,8 @@ import {
   serviceShape,
 } from './service.js'
 import { NORMAL_PRIORITY, URGENT_PRIORITY } from './session.js'
+import { type ClientStream, ClientStreams, openStream, type StartedCall } from './stream-client.js'
+import type { ClientMethodOf } from './stream-types.js'
 import { toRpcError } from './transport-errors.js'
 
 /** Where a client stands. */
@@ -61,7 +65,7 @@ export type ClientEvents<S extends AnyService> = {
 
 /** The typed methods of a client of service `S`. */
 export type ClientMethods<S extends AnyService> = {
-  readonly [K in MethodName<S>]: (input: MethodInput<S, K>, options?: CallOptions) => Promise<MethodOutput<S, K>>
+  readonly [K in MethodName<S>]: ClientMethodOf<S['spec']['methods'][K], MethodInput<S, K>, MethodOutput<S, K>>
 }
 
 /** A client of service `S`: its methods, plus events, `call`, `state` and `close`. */
@@ -84,8 +88,30 @@ export class ServiceClient<S extends AnyService> extends EventEmitter<ClientEven
   private maxRequestBytes = Number.POSITIVE_INFINITY
   /** Methods of this client that the server's schema breaks, each with what differs. */
   private broken = new Map<string, string>()
+  /**
+   * Of those, the ones refused here without reaching the server; a method the
+   * server lacks is not among them (it answers UNIMPLEMENTED, as documented).
+   */
+  private refused = new Map<string, string>()
   /** Frames dropped because their token was wrong: forged or stale. */
   forgedFrames = 0
+  private readonly streams = new ClientStreams({
+    method: (name) => this.service.methods.get(name),
+    begin: (method, input, options, stream) => this.beginStream(method, input, options, stream),
+    post: (callId, urgent, type, body, onError) => {
+      const writer = urgent ? this.urgent : this.requests
+      // No lane: the session is gone, and its calls fail with it.
+      writer?.post(
+        { type, flags: urgent ? FrameFlag.URGENT : 0, token: this.token, callId },
+        body,
+        urgent ? URGENT_PRIORITY : NORMAL_PRIORITY,
+        (error) => {
+          if (error !== undefined) onError(toRpcError(this.transport, error, Code.UNAVAILABLE))
+        },
+      )
+    },
+    maxElementBytes: () => this.maxRequestBytes,
+  })
 
   /** @internal use {@link createClient} */
   constructor(
@@ -120,11 +146,35 @@ export class ServiceClient<S extends AnyService> extends EventEmitter<ClientEven
    * which answers UNIMPLEMENTED) and the built-ins `$describe` and `$stats`.
    */
   call(method: string, input: unknown, options: CallOptions = {}): Promise<unknown> {
+    const timeoutMs = options.timeoutMs ?? this.options.timeoutMs
+    // Once for the whole call: an interceptor that sends again stays within it.
+    const deadline = timeoutMs === undefined ? undefined : Date.now() + timeoutMs
+    const interceptors = this.options.interceptors
+    if (interceptors === undefined || interceptors.length === 0) {
+      return this.attempt(method, input, options, deadline, options.metadata)
+    }
+    return interceptClientCall(this.service, method, input, options, deadline, interceptors, (call) =>
+      this.attempt(call.method, call.input, options, call.deadline, call.metadata),
+    )
+  }
+
+  /** Sends one call (interceptors may make several of one `call`). */
+  private attempt(
+    method: string,
+    input: unknown,
+    options: CallOptions,
+    deadline: number | undefined,
+    metadataAsked: Readonly<Record<string, string>> | undefined,
+  ): Promise<unknown> {
     const spec = this.service.methods.get(method)
     const urgent = (options.priority ?? spec?.priority) === 'urgent'
     const oneWay = spec?.oneWay ?? false
-    const timeoutMs = options.timeoutMs ?? this.options.timeoutMs
-    const deadline = timeoutMs === undefined ? undefined : Date.now() + timeoutMs
+    let metadata: Metadata
+    try {
+      metadata = outgoingMetadata(method, metadataAsked)
+    } catch (error) {
+      return Promise.reject(error)
+    }
     if (this.stateNow === 'closed') return Promise.reject(this.closedError())
     if ((this.stateNow === 'disconnected' || this.stateNow === 'draining') && !this.options.reconnect) {
       return Promise.reject(this.noReconnectError())
@@ -132,17 +182,70 @@ export class ServiceClient<S extends AnyService> extends EventEmitter<ClientEven
     if (options.signal?.aborted) {
       return Promise.reject(new RpcError(Code.CANCELLED, `call to '${method}' was cancelled before it was sent`))
     }
-    const incompatible = this.broken.get(method)
+    const incompatible = this.refused.get(method)
     if (incompatible !== undefined) {
       return Promise.reject(new RpcError(Code.FAILED_PRECONDITION, `${incompatible}; regenerate the client`))
     }
     return new Promise((resolve, reject) => {
-      const call = new PendingCall({ method, input, deadline, urgent, oneWay, signal: options.signal, resolve, reject }, (c) =>
-        this.abandon(c),
-      )
+      const request = { method, input, deadline, urgent, oneWay, metadata, signal: options.signal, resolve, reject }
+      const call = new PendingCall(request, (c) => this.abandon(c))
       if (this.stateNow === 'open') this.send(call)
       else this.calls.wait(call)
     })
+  }
+
+  /**
+   * Calls a streaming method by name (src/rpc/stream-client.ts): for server
+   * and bidi streams an AsyncIterable of outputs (`break` cancels the call),
+   * for client streams the result. The typed methods of streams use this.
+   */
+  stream(method: string, input: unknown, options: CallOptions = {}): AsyncIterable<unknown> | Promise<unknown> {
+    return openStream(this.streams, method, input, options)
+  }
+
+  /** A stream's call starts as `call` starts one; its stream hears the id once the REQUEST is on its way. */
+  private beginStream(method: string, input: unknown, options: CallOptions, stream: ClientStream): StartedCall {
+    const urgent = (options.priority ?? this.service.methods.get(method)?.priority) === 'urgent'
+    const timeoutMs = options.timeoutMs ?? this.options.timeoutMs
+    const deadline = timeoutMs === undefined ? undefined : Date.now() + timeoutMs
+    let pending: PendingCall | undefined
+    const refused =
+      this.stateNow === 'closed'
+        ? this.closedError()
+        : (this.stateNow === 'disconnected' || this.stateNow === 'draining') && !this.options.reconnect
+          ? this.noReconnectError()
+          : options.signal?.aborted
+            ? new RpcError(Code.CANCELLED, `call to '${method}' was cancelled before it was sent`)
+            : this.broken.has(method)
+              ? new RpcError(Code.FAILED_PRECONDITION, `${this.broken.get(method)}; regenerate the client`)
+              : undefined
+    const result =
+      refused !== undefined
+        ? Promise.reject(refused)
+        : new Promise<unknown>((resolve, reject) => {
+            const signal = options.signal
+            // Thrown here (a bound broken), it rejects the call.
+            const metadata = outgoingMetadata(method, options.metadata)
+            const request = { method, input, deadline, urgent, oneWay: false, metadata, signal, resolve, reject }
+            pending = new PendingCall(request, (c) => this.abandon(c))
+            this.streams.expect(pending, stream)
+            if (this.stateNow === 'open') this.send(pending)
+            else this.calls.wait(pending)
+          })
+    return {
+      result,
+      cancel: (error) => {
+        if (pending === undefined || pending.settled) return
+        pending.reject(error)
+        this.abandon(pending)
+      },
+      end: () => {
+        if (pending === undefined || pending.id === 0 || this.calls.get(pending.id) !== pending) return
+        this.calls.finish(pending.id)
+        pending.resolve(null)
+        this.pump()
+      },
+    }
   }
 
   /** Ends the session, fails what is pending with CANCELLED, and removes the reply path. */
@@ -212,12 +315,19 @@ export class ServiceClient<S extends AnyService> extends EventEmitter<ClientEven
 
   /** A WELCOME with the server's shape: the schemas differ; find which methods it breaks. */
   private checkSchema(serverShape: unknown): void {
-    const broken =
-      serverShape === undefined
-        ? new Map<string, string>()
-        : brokenMethodMessages(serviceShape(this.service) as ServiceShape, serverShape as ServiceShape)
+    const broken = new Map<string, string>()
+    const refused = new Map<string, string>()
+    if (serverShape !== undefined) {
+      const mine = serviceShape(this.service) as ServiceShape
+      const { brokenMethods } = checkCompatibility(mine, serverShape as ServiceShape)
+      for (const [name, message] of brokenMethodMessages(mine, serverShape as ServiceShape)) {
+        broken.set(name, message)
+        if (!onlyMissing(brokenMethods.get(name) ?? [])) refused.set(name, message)
+      }
+    }
     const before = [...this.broken.keys()].join()
     this.broken = broken
+    this.refused = refused
     if (broken.size === 0 || [...broken.keys()].join() === before) return
     const error = new RpcError(
       Code.FAILED_PRECONDITION,
@@ -236,7 +346,7 @@ export class ServiceClient<S extends AnyService> extends EventEmitter<ClientEven
     }
     let body: Uint8Array
     try {
-      body = encodeBody([call.method, call.input, call.deadline ?? null])
+      body = encodeBody(requestBody(call.method, call.input, call.deadline, call.metadata))
     } catch (error) {
       call.reject(new RpcError(Code.INVALID_ARGUMENT, `input of '${call.method}' cannot be encoded: ${(error as Error).message}`))
       return
@@ -253,7 +363,10 @@ export class ServiceClient<S extends AnyService> extends EventEmitter<ClientEven
     const callId = this.calls.start(call)
     const flags = (call.urgent ? FrameFlag.URGENT : 0) | (call.oneWay ? FrameFlag.ONE_WAY : 0)
     const header = { type: FrameType.REQUEST, flags, token: this.token, callId }
-    writer.write(header, body, call.urgent ? URGENT_PRIORITY : NORMAL_PRIORITY).then(
+    const written = writer.write(header, body, call.urgent ? URGENT_PRIORITY : NORMAL_PRIORITY)
+    // A stream's first CREDIT and inputs go after its REQUEST, through the same writer.
+    this.streams.started(call, callId, call.urgent)
+    written.then(
       () => {
         if (call.oneWay) call.resolve(undefined)
       },
@@ -314,6 +427,11 @@ export class ServiceClient<S extends AnyService> extends EventEmitter<ClientEven
       case FrameType.EVENT:
         this.onBodyFrame(frame)
         return
+      case FrameType.CREDIT:
+      case FrameType.STREAM_DATA:
+      case FrameType.STREAM_END:
+        this.streams.onFrame(frame, this.reassembler)
+        return
       default:
         return // PONG: lastHeard is all it is for.
     }
@@ -336,6 +454,11 @@ export class ServiceClient<S extends AnyService> extends EventEmitter<ClientEven
       const reason = RpcError.from(error)
       if (frame.type === FrameType.WELCOME && handshake !== undefined) handshake.fail(reason)
       else this.fire('error', reason)
+      return
+    }
+    if (handshake !== undefined) {
+      // Refused after the PROOF (e.g. maxSessionsPerPrincipal): say why now, not at connectTimeoutMs.
+      handshake.fail(new RpcError(isCode(goodbye.code) ? goodbye.code : Code.UNAVAILABLE, goodbye.message))
       return
     }
     if (goodbye.draining) {
@@ -529,8 +652,10 @@ export async function createClient<S extends AnyService>(service: S, options: Cl
   }
   const client = new ServiceClient(service, resolved, reply)
   for (const name of service.methods.keys()) {
+    const streamed = service.methods.get(name)?.stream !== undefined
     Object.defineProperty(client, name, {
-      value: (input: unknown, callOptions?: CallOptions) => client.call(name, input, callOptions),
+      value: (input: unknown, callOptions?: CallOptions) =>
+        streamed ? client.stream(name, input, callOptions) : client.call(name, input, callOptions),
       enumerable: true,
     })
   }

@@ -29,6 +29,8 @@ export interface CallContext {
   readonly signal: AbortSignal
   /** Absolute deadline in epoch milliseconds, or undefined when the caller set none. */
   readonly deadline: number | undefined
+  /** String pairs the caller sent with the call (`CallOptions.metadata`); empty when none. Frozen. */
+  readonly metadata: Readonly<Record<string, string>>
   /** The method being called. */
   readonly method: string
   /** Whether the call came through the urgent lane. */

@@ -133,6 +133,9 @@ function permissionDenied(session: Session, method: string, deps: DispatchDeps):
   return new RpcError(Code.PERMISSION_DENIED, `${session.peer.principal} may not call '${method}'`)
 }
 
+/** How many times maxInFlight a session may hold when the extra calls are one-way. */
+const ONE_WAY_ROOM = 4
+
 function checkLimits(
   session: Session,
   method: CompiledMethod,
@@ -140,7 +143,11 @@ function checkLimits(
   deps: DispatchDeps,
 ): RpcError | undefined {
   const { options } = deps
-  if (session.inFlight.size >= options.maxInFlight) {
+  // The client sends one-way calls without waiting for a slot (it never
+  // learns when they end), so they have room of their own beside
+  // maxInFlight; past that they are refused, which a one-way caller does not hear.
+  const room = method.oneWay ? options.maxInFlight * ONE_WAY_ROOM : options.maxInFlight
+  if (session.inFlight.size >= room) {
     return new RpcError(
       Code.RESOURCE_EXHAUSTED,
       `session has ${options.maxInFlight} calls in flight, the server's maxInFlight; wait for some to finish`,

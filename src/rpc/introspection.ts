@@ -24,6 +24,8 @@ export function describeService(service: AnyService, queue: string, urgentLane: 
       output: method.output === undefined ? null : jsonSchema(method.output.schema),
       priority: method.priority,
       oneWay: method.oneWay,
+      // Only when set: answers for other methods stay as they were.
+      ...(method.spec.idempotent === true ? { idempotent: true } : {}),
       ...(method.stream === undefined ? {} : { stream: method.stream }),
       ...(method.spec.description === undefined ? {} : { description: method.spec.description }),
     }

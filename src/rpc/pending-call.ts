@@ -6,6 +6,7 @@
 import { Code } from '../protocol/code.js'
 import { RpcError } from '../protocol/rpc-error.js'
 import { SettleOnce } from '../util/settle-once.js'
+import type { Metadata } from './metadata.js'
 
 /** What a call is, as its caller made it. */
 export type CallRequest = Readonly<{
@@ -15,6 +16,8 @@ export type CallRequest = Readonly<{
   deadline: number | undefined
   urgent: boolean
   oneWay: boolean
+  /** Sent with the REQUEST; checked against the bounds already. */
+  metadata?: Metadata
   signal: AbortSignal | undefined
   resolve: (value: unknown) => void
   reject: (error: RpcError) => void
@@ -28,6 +31,7 @@ export class PendingCall extends SettleOnce<unknown, RpcError> {
   readonly deadline: number | undefined
   readonly urgent: boolean
   readonly oneWay: boolean
+  readonly metadata: Metadata | undefined
 
   /** `onGiveUp` is told when the call ends early (deadline, abort), so the client can stop tracking it and tell the server. */
   constructor(request: CallRequest, onGiveUp: (call: PendingCall) => void) {
@@ -37,6 +41,7 @@ export class PendingCall extends SettleOnce<unknown, RpcError> {
     this.deadline = request.deadline
     this.urgent = request.urgent
     this.oneWay = request.oneWay
+    this.metadata = request.metadata
     const { method, signal, deadline } = request
     this.arm(deadline === undefined ? undefined : deadline - Date.now(), signal, (reason) => {
       if (this.settled) return

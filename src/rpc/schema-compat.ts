@@ -19,6 +19,8 @@ export interface MethodShape {
   readonly output: Json
   readonly priority?: string
   readonly oneWay?: boolean
+  /** 'server', 'client' or 'bidi' for streaming methods; absent for unary ones. */
+  readonly stream?: string
   readonly description?: string
 }
 
@@ -84,9 +86,18 @@ function issues(kind: BreakingChange['kind'], name: string, found: SubsetIssue[]
 function methodChanges(name: string, client: MethodShape, server: MethodShape): BreakingChange[] {
   const base = `/methods/${name}`
   // Same schemas: nothing to show (priority does not matter: the frame's flag picks the lane).
-  if (schemaKey([client.input, client.output, client.oneWay]) === schemaKey([server.input, server.output, server.oneWay]))
+  if (
+    schemaKey([client.input, client.output, client.oneWay, client.stream ?? null]) ===
+    schemaKey([server.input, server.output, server.oneWay, server.stream ?? null])
+  )
     return []
   const changes: BreakingChange[] = []
+  // A different stream kind means different frames: nothing of the call fits.
+  if ((client.stream ?? 'none') !== (server.stream ?? 'none')) {
+    const kind = (stream: string | undefined) => (stream === undefined ? 'unary' : `a ${stream} stream`)
+    const reason = `'${name}' is ${kind(server.stream)} on the server and ${kind(client.stream)} on the client`
+    return [{ kind: 'method', name, path: `${base}/stream`, client: client.stream, server: server.stream, reason }]
+  }
   const clientOneWay = client.oneWay === true
   if (!clientOneWay && server.oneWay === true) {
     changes.push({
@@ -146,6 +157,11 @@ export function checkCompatibility(client: ServiceShape, server: ServiceShape): 
   }
   const breaking = [...[...brokenMethods.values()].flat(), ...[...brokenEvents.values()].flat()]
   return { compatible: breaking.length === 0, breaking, brokenMethods, brokenEvents, missing }
+}
+
+/** Whether every change of a method is that the server lacks it: calls to it still go, and get UNIMPLEMENTED. */
+export function onlyMissing(changes: readonly BreakingChange[]): boolean {
+  return changes.every((change) => change.kind === 'missing')
 }
 
 /** One line for a breaking change: `/methods/add/input/properties/tags: the server requires ...`. */

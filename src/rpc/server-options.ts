@@ -4,6 +4,7 @@
  */
 import type { Transport } from '../transport/transport.js'
 import type { Peer } from './context.js'
+import type { Interceptor } from './interceptor.js'
 import {
   DEFAULT_CONCURRENCY,
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
@@ -86,9 +87,22 @@ export type ServerOptions = Readonly<{
   shutdownGraceMs?: number
   /** How long a server already on `queue` has to answer a probe before its queue is taken over. Defaults to 1000 ms. */
   probeTimeoutMs?: number
+  /**
+   * Wrap every call of the service's methods, the first outermost, after
+   * validation and before the handler (src/rpc/interceptor.ts). Defaults to none.
+   */
+  interceptors?: readonly Interceptor[]
 }>
 
-type Optional = 'allow' | 'authorize' | 'maxCallsPerSecond' | 'maxCallsPerSecondPerPrincipal' | 'mode' | 'maxMessages' | 'messageSize'
+type Optional =
+  | 'interceptors'
+  | 'allow'
+  | 'authorize'
+  | 'maxCallsPerSecond'
+  | 'maxCallsPerSecondPerPrincipal'
+  | 'mode'
+  | 'maxMessages'
+  | 'messageSize'
 type Renamed = 'maxSessionsPerUid' | 'maxCallsPerSecondPerUid'
 
 /** Server options with every default filled in. */

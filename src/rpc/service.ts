@@ -13,6 +13,9 @@ import { RpcError } from '../protocol/rpc-error.js'
 /** Which lane a method's calls take by default. */
 export type Priority = 'normal' | 'urgent'
 
+/** Which directions of a method stream: the server's output, the client's input, or both. */
+export type StreamKind = 'server' | 'client' | 'bidi'
+
 /** One method of a service. */
 export interface MethodSpec {
   /** Schema of the argument. */
@@ -23,6 +26,18 @@ export interface MethodSpec {
   readonly priority?: Priority
   /** The caller gets no reply and does not wait for one. Defaults to false. */
   readonly oneWay?: boolean
+  /**
+   * A streaming method: `input` and `output` are then the schemas of each
+   * element of the streamed direction (src/rpc/stream-types.ts has the
+   * handler and client shapes). Defaults to unary.
+   */
+  readonly stream?: StreamKind
+  /**
+   * Calling it twice has the effect of calling it once, so a call that
+   * failed UNAVAILABLE may be sent again (the retry interceptor does so only
+   * for such methods). Shown by `$describe`. Defaults to false.
+   */
+  readonly idempotent?: boolean
   /** Shown in introspection and generated code. */
   readonly description?: string
 }
@@ -59,6 +74,8 @@ export interface CompiledMethod {
   readonly spec: MethodSpec
   readonly priority: Priority
   readonly oneWay: boolean
+  /** Undefined for unary methods. */
+  readonly stream: StreamKind | undefined
   readonly input: Checker
   readonly output: Checker | undefined
 }
@@ -176,6 +193,8 @@ export function serviceShape(service: AnyService): unknown {
       output: method.output?.schema ?? null,
       priority: method.priority,
       oneWay: method.oneWay,
+      // Only for streams, so that unary methods keep the fingerprint they always had.
+      ...(method.stream === undefined ? {} : { stream: method.stream }),
     }
   }
   const events: Record<string, unknown> = {}
@@ -206,11 +225,16 @@ export function defineService<const Name extends string, const Spec extends Serv
     if (RESERVED_METHOD_NAMES.has(methodName)) fail(name, `method name "${methodName}" is reserved by the client object`)
     if (method.oneWay !== true && method.output === undefined)
       fail(name, `method "${methodName}" needs an output schema (or oneWay: true)`)
+    const stream: unknown = method.stream
+    if (stream !== undefined && stream !== 'server' && stream !== 'client' && stream !== 'bidi')
+      fail(name, `method "${methodName}": stream must be 'server', 'client' or 'bidi'`)
+    if (stream !== undefined && method.oneWay === true) fail(name, `method "${methodName}": a stream cannot be one-way`)
     methods.set(methodName, {
       name: methodName,
       spec: method,
       priority: method.priority ?? 'normal',
       oneWay: method.oneWay === true,
+      stream: method.stream,
       input: compile(method.input),
       output: method.output === undefined || method.oneWay === true ? undefined : compile(method.output),
     })

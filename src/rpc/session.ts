@@ -5,7 +5,7 @@
  * @module
  */
 import { randomBytes } from 'node:crypto'
-import { FrameFlag, type FrameHeader, FrameType } from '../protocol/frame.js'
+import { type Frame, FrameFlag, type FrameHeader, FrameType } from '../protocol/frame.js'
 import { FrameWriter } from '../protocol/frame-writer.js'
 import type { PeerLink } from '../transport/transport.js'
 import { Reassembler } from '../protocol/reassembly.js'
@@ -36,6 +36,8 @@ export function newToken(): bigint {
 export interface InFlightCall {
   readonly controller: LazyAbort
   readonly urgent: boolean
+  /** A streaming call takes its CREDIT, STREAM_DATA and STREAM_END frames here (src/rpc/stream-server.ts). */
+  readonly stream?: { onFrame(frame: Frame): void }
 }
 
 export class Session {

@@ -94,6 +94,12 @@ export const KitchenSink = defineService('kitchen-sink', {
       input: Type.Object({ line: Type.String(), at: Type.Optional(Type.Integer()) }),
       oneWay: true,
     },
+    tail: {
+      description: 'Follows the log as it grows.',
+      input: Type.Object({ from: Type.Integer({ minimum: 0 }) }),
+      output: Type.Object({ line: Type.String(), at: Type.Integer() }),
+      stream: 'server',
+    },
   },
   events: {
     progress: Type.Object(

@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Calc } from '../../examples/calc/service.js'
 import { Code, createServer, type Handlers, RpcError, type Server } from '../../src/index.js'
+import { type Ending, Streams, streamHandlers } from '../fixtures/stream-service.js'
 import { queueExists, trackQueue, uniqueQueueName, useQueueGuard } from '../helpers/queues.js'
 import { Child } from '../helpers/spawn.js'
 
@@ -186,5 +187,36 @@ describe.skipIf(!hasPython)(hasPython ? title : `${title} (skipped: python3 is n
       expect(reject.detailKeys).toEqual(detailKeys)
     }
     expect(calc.sessionCount).toBe(0)
+  })
+})
+
+describe.skipIf(!hasPython)('a Python client consuming a server stream (docs/PROTOCOL.md section 14)', () => {
+  it('grants credit, renews it as it reads, and tells the normal end from an error', async () => {
+    const produced = new Map<string, number>()
+    const endings: Ending[] = []
+    const streams = await createServer(
+      Streams,
+      streamHandlers({
+        produced: (tag, n) => produced.set(tag, n),
+        ended: (ending) => endings.push(ending),
+        hold: () => Promise.resolve(),
+        consumed: () => {},
+      }),
+      { queue: uniqueQueueName('py-streams'), maxMessages: 10, messageSize: 2048, heartbeatMs: HEARTBEAT_MS },
+    )
+    trackQueue(`${streams.queue}.urgent`)
+    try {
+      const child = startPython([streams.queue, '--service', 'streams', '--streams'])
+      const replyLine = await child.waitForLine(/^reply_queue /)
+      trackQueue(JSON.parse(replyLine.slice('reply_queue '.length)) as string)
+      const lines = (await child.success(30_000)).split('\n')
+      // 40 elements: the first window of 16, then a renewal of 8 per 8 read; the server never ran past the credit (the client checks).
+      expect(step(lines, 'stream')).toEqual({ count: 40, inOrder: true, granted: 16 + 8 * 5, received: 40 })
+      expect(step(lines, 'streamError')).toEqual({ code: Code.FAILED_PRECONDITION, message: 'count failed at 20' })
+      expect(step(lines, 'streamDescribe')).toEqual({ stream: 'server', fingerprintMatches: true })
+      expect(endings.find((e) => e.tag === 'python')).toEqual({ tag: 'python', aborted: false, code: null })
+    } finally {
+      await streams.close()
+    }
   })
 })

@@ -364,11 +364,13 @@ assert HEADER.size == 28
 
 HELLO, CHALLENGE, PROOF, WELCOME, REJECT = 0x01, 0x02, 0x03, 0x04, 0x05
 REQUEST, RESPONSE, ERROR, CANCEL = 0x10, 0x11, 0x12, 0x13
+STREAM_DATA, STREAM_END, CREDIT = 0x14, 0x15, 0x16
 EVENT, PING, PONG, GOODBYE = 0x20, 0x30, 0x31, 0x40
 TYPE_NAMES = {
     HELLO: "HELLO", CHALLENGE: "CHALLENGE", PROOF: "PROOF", WELCOME: "WELCOME", REJECT: "REJECT",
     REQUEST: "REQUEST", RESPONSE: "RESPONSE", ERROR: "ERROR", CANCEL: "CANCEL", EVENT: "EVENT",
     PING: "PING", PONG: "PONG", GOODBYE: "GOODBYE",
+    STREAM_DATA: "STREAM_DATA", STREAM_END: "STREAM_END", CREDIT: "CREDIT",
 }
 FLAG_URGENT, FLAG_ONE_WAY = 0x01, 0x02
 NORMAL_PRIORITY, URGENT_PRIORITY = 0, 1
@@ -484,6 +486,9 @@ class Client:
         self.heartbeat_s = 1.0
         self.next_ping = None
         self.replies = {}  # callId -> (type, body, frames)
+        self.streams = {}  # callId -> [(STREAM_DATA, element) or (STREAM_END, None)], in arrival order
+        self.granted = {}  # callId -> credit granted so far (docs/PROTOCOL.md 14.2)
+        self.received = {}  # callId -> STREAM_DATA bodies received so far
         self.events = []  # (seq, name, payload)
         self.pongs = 0
         self.forged = 0
@@ -543,6 +548,12 @@ class Client:
         value = unpackb(body) if body else None
         if frame.type in (WELCOME, RESPONSE, ERROR):
             self.replies[frame.call_id] = (frame.type, value, self.reassembler.last_frames)
+        elif frame.type in (STREAM_DATA, STREAM_END) and frame.call_id in self.streams:
+            if frame.type == STREAM_DATA:
+                self.received[frame.call_id] += 1
+                if self.received[frame.call_id] > self.granted[frame.call_id]:
+                    raise ProtocolError("the server sent more elements than the credit granted")
+            self.streams[frame.call_id].append((frame.type, value))
         elif frame.type == EVENT:
             self.events.append((frame.call_id, value[0], value[1]))
         elif frame.type == PONG:
@@ -616,6 +627,43 @@ class Client:
     def call(self, method, value, **options):
         return self.result(self.send_request(method, value, **options))[0]
 
+    def grant(self, call_id, n):
+        self.granted[call_id] += n
+        self.write(CREDIT, call_id, packb(n))
+
+    def call_stream(self, method, value, window=16):
+        """A server stream (docs/PROTOCOL.md section 14): yields each element.
+
+        Grants `window` elements after the REQUEST, and renews half a window
+        each time that many have been consumed, so the server never has more
+        than `window` elements outstanding.
+        """
+        call_id = self.send_request(method, value)
+        self.streams[call_id] = []
+        self.granted[call_id] = 0
+        self.received[call_id] = 0
+        self.grant(call_id, window)
+        queue = self.streams[call_id]
+        consumed = 0
+        try:
+            while True:
+                self.wait_for(lambda: len(queue) > 0 or call_id in self.replies, "stream %d" % call_id)
+                if not queue:
+                    type_, value, _frames = self.replies.pop(call_id)
+                    if type_ == ERROR:
+                        raise RpcError(value["code"], value["message"], value.get("details"))
+                    raise ProtocolError("a server stream ended with %s" % TYPE_NAMES[type_])
+                type_, element = queue.pop(0)
+                if type_ == STREAM_END:
+                    return
+                consumed += 1
+                if consumed >= window // 2:
+                    self.grant(call_id, consumed)
+                    consumed = 0
+                yield element
+        finally:
+            self.streams.pop(call_id, None)
+
     def goodbye_and_close(self):
         if self.token != 0 and self.requests is not None:
             self.write(GOODBYE, 0, b"")
@@ -628,10 +676,8 @@ class Client:
 
 def fingerprint_of(described):
     """sha256 of the canonical JSON of the service's shape, first 32 hex digits."""
-    methods = {
-        name: {"input": m["input"], "output": m["output"], "priority": m["priority"], "oneWay": m["oneWay"]}
-        for name, m in described["methods"].items()
-    }
+    keys = ("input", "output", "priority", "oneWay", "stream")  # "stream" only on streaming methods
+    methods = {name: {k: m[k] for k in keys if k in m} for name, m in described["methods"].items()}
     shape = {"name": described["name"], "methods": methods, "events": described["events"]}
     text = json.dumps(shape, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
@@ -710,6 +756,25 @@ def scenario(client):
     say("forged", client.forged)
 
 
+def stream_scenario(client):
+    """Against the "streams" service of test/fixtures/stream-service.ts."""
+    welcome = client.connect()
+    items = [element["n"] for element in client.call_stream("count", {"tag": "python", "to": 40})]
+    call_id = client.next_id
+    say("stream", {
+        "count": len(items),
+        "inOrder": items == list(range(40)),
+        "granted": client.granted[call_id],
+        "received": client.received[call_id],
+    })
+    say("streamError", error_of(lambda: list(client.call_stream("count", {"tag": "python-fail", "to": 40, "failAt": 20}))))
+    described = client.call("$describe", None)
+    say("streamDescribe", {
+        "stream": described["methods"]["count"].get("stream"),
+        "fingerprintMatches": fingerprint_of(described) == welcome["fingerprint"],
+    })
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("queue")
@@ -718,6 +783,7 @@ def main():
     parser.add_argument("--reply-size", type=int, default=512)
     parser.add_argument("--reply-mode", type=lambda s: int(s, 8), default=0o622)
     parser.add_argument("--expect-reject", action="store_true")
+    parser.add_argument("--streams", action="store_true", help="consume a server stream (the streams test service)")
     args = parser.parse_args()
 
     client = Client(args.queue, args.reply_size, args.reply_mode, args.service, args.fingerprint)
@@ -730,7 +796,10 @@ def main():
                 say("reject", {"code": error.code, "message": error.message, "detailKeys": sorted(details)})
                 return 0
             raise ProtocolError("the server accepted the session")
-        scenario(client)
+        if args.streams:
+            stream_scenario(client)
+        else:
+            scenario(client)
         return 0
     except (ProtocolError, RpcError, OSError) as error:
         print("error %s" % error, file=sys.stderr, flush=True)

@@ -202,3 +202,69 @@ describe('events', () => {
     server.on('tick', () => undefined)
   })
 })
+
+const Feed = defineService('feed', {
+  methods: {
+    watch: { stream: 'server', input: Type.Object({ topic: Type.String() }), output: Type.Object({ seq: Type.Integer() }) },
+    upload: { stream: 'client', input: Type.Object({ chunk: Binary() }), output: Type.Object({ bytes: Type.Integer() }) },
+    chat: { stream: 'bidi', input: Type.Object({ text: Type.String() }), output: Type.Object({ reply: Type.String() }) },
+    plain: { input: Type.Object({}), output: Type.Boolean() },
+  },
+})
+type Feed = typeof Feed
+declare const feed: Client<Feed>
+
+describe('streaming methods', () => {
+  it('client side: a server stream is an AsyncIterable of elements, a client stream takes an iterable', () => {
+    expectTypeOf(feed.watch).parameter(0).toEqualTypeOf<{ topic: string }>()
+    expectTypeOf(feed.watch).parameter(1).toEqualTypeOf<CallOptions | undefined>()
+    expectTypeOf(feed.watch).returns.toEqualTypeOf<AsyncIterable<{ seq: number }>>()
+    expectTypeOf(feed.upload).returns.toEqualTypeOf<Promise<{ bytes: number }>>()
+    expectTypeOf(feed.upload).toBeCallableWith([{ chunk: new Uint8Array(1) }])
+    expectTypeOf(feed.upload).toBeCallableWith(
+      (async function* () {
+        yield { chunk: new Uint8Array(1) }
+      })(),
+    )
+    expectTypeOf(feed.chat).returns.toEqualTypeOf<AsyncIterable<{ reply: string }>>()
+    expectTypeOf(feed.plain).returns.toEqualTypeOf<Promise<boolean>>()
+    expectTypeOf<MethodOutput<Feed, 'watch'>>().toEqualTypeOf<{ seq: number }>()
+    // @ts-expect-error: a server stream is not a promise
+    feed.watch({ topic: 't' }).then
+    // @ts-expect-error: a client stream takes an iterable of elements, not one element
+    feed.upload({ chunk: new Uint8Array(1) })
+    // @ts-expect-error: elements must match the element schema
+    feed.upload([{ chunk: 'x' }])
+  })
+
+  it('server side: handlers are async generators and readers of async iterables', () => {
+    const feedHandlers = {
+      async *watch({ topic }, ctx) {
+        expectTypeOf(topic).toEqualTypeOf<string>()
+        expectTypeOf(ctx).toEqualTypeOf<CallContext>()
+        yield { seq: 1 }
+      },
+      async upload(inputs) {
+        expectTypeOf(inputs).toEqualTypeOf<AsyncIterable<{ chunk: Uint8Array }>>()
+        let bytes = 0
+        for await (const { chunk } of inputs) bytes += chunk.byteLength
+        return { bytes }
+      },
+      async *chat(inputs) {
+        for await (const { text } of inputs) yield { reply: text }
+      },
+      plain: () => true,
+    } satisfies Handlers<Feed>
+    expectTypeOf(feedHandlers.watch).returns.toExtend<AsyncIterable<{ seq: number }>>()
+    const wrong = {
+      // @ts-expect-error: a server stream yields its output elements
+      async *watch() {
+        yield { seq: 'one' }
+      },
+      upload: async () => ({ bytes: 0 }),
+      async *chat() {},
+      plain: () => true,
+    } satisfies Handlers<Feed>
+    void wrong
+  })
+})

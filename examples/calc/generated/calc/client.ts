@@ -37,6 +37,12 @@ export interface CalcClientEvents {
   disconnect: [reason: RpcError]
   /** A new session was made after a disconnect. */
   reconnect: []
+  /**
+   * The server's schema breaks some of this client's methods (named in the
+   * error and `incompatibleMethods`): calls to those fail with
+   * FAILED_PRECONDITION, the others work.
+   */
+  incompatible: [error: RpcError]
   /** Something went wrong that no call will report (a forged or malformed frame, a bad event). */
   error: [error: Error]
 }
@@ -58,6 +64,11 @@ export class CalcClient {
   /** The name of this client's private reply queue. */
   get replyQueue(): string {
     return this.$client.replyQueue
+  }
+
+  /** Methods the server's schema breaks for these stubs (empty when the schemas agree), with what differs. */
+  get incompatibleMethods(): ReadonlyMap<string, string> {
+    return this.$client.incompatibleMethods
   }
 
   /** Adds two numbers. */
@@ -120,7 +131,9 @@ export class CalcClient {
 /**
  * Connects to a `calc` server on `options.queue`. The client sends
  * the fingerprint of the schemas these stubs were generated from; a server
- * with other schemas refuses it with FAILED_PRECONDITION, naming what differs.
+ * with other schemas still lets it in, and the methods its schema breaks fail
+ * with FAILED_PRECONDITION (see `incompatibleMethods` and the
+ * `incompatible` event) while the others work.
  */
 export async function connectCalc(options: ClientOptions): Promise<CalcClient> {
   return new CalcClient(await createClient(calcService, { fingerprint: calcFingerprint, ...options }))

@@ -9,7 +9,7 @@ import { defineService, schemaFromJson } from '../../../../src/index.js'
 /**
  * The schema fingerprint of `calc` these stubs were generated from.
  * The client sends it in the handshake; a server whose schemas differ
- * refuses the client with FAILED_PRECONDITION, naming what differs.
+ * answers with its own, and the client finds which of its methods break.
  */
 export const calcFingerprint = 'e067e7347889a21786b6cbb61cdc2799'
 

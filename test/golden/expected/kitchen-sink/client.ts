@@ -18,6 +18,8 @@ import type {
   LookupOutput,
   PingEvent,
   ProgressEvent,
+  TailInput,
+  TailOutput,
 } from './types.js'
 
 export type * from './types.js'
@@ -39,6 +41,12 @@ export interface KitchenSinkClientEvents {
   disconnect: [reason: RpcError]
   /** A new session was made after a disconnect. */
   reconnect: []
+  /**
+   * The server's schema breaks some of this client's methods (named in the
+   * error and `incompatibleMethods`): calls to those fail with
+   * FAILED_PRECONDITION, the others work.
+   */
+  incompatible: [error: RpcError]
   /** Something went wrong that no call will report (a forged or malformed frame, a bad event). */
   error: [error: Error]
 }
@@ -64,6 +72,11 @@ export class KitchenSinkClient {
   /** The name of this client's private reply queue. */
   get replyQueue(): string {
     return this.$client.replyQueue
+  }
+
+  /** Methods the server's schema breaks for these stubs (empty when the schemas agree), with what differs. */
+  get incompatibleMethods(): ReadonlyMap<string, string> {
+    return this.$client.incompatibleMethods
   }
 
   /** Takes one field of every kind and echoes a summary. */
@@ -98,6 +111,15 @@ export class KitchenSinkClient {
     return this.$client.call('audit', input, options) as Promise<void>
   }
 
+  /**
+   * Follows the log as it grows.
+   *
+   * Server stream: the server yields any number of outputs; `break` cancels the call.
+   */
+  tail(input: TailInput, options?: CallOptions): AsyncIterable<TailOutput> {
+    return this.$client.stream('tail', input, options) as AsyncIterable<TailOutput>
+  }
+
   /** Listens for an event of the service or of the connection. */
   on<E extends keyof KitchenSinkClientEvents>(event: E, listener: (...args: KitchenSinkClientEvents[E]) => void): this {
     this.$client.on(event, listener as never)
@@ -125,7 +147,9 @@ export class KitchenSinkClient {
 /**
  * Connects to a `kitchen-sink` server on `options.queue`. The client sends
  * the fingerprint of the schemas these stubs were generated from; a server
- * with other schemas refuses it with FAILED_PRECONDITION, naming what differs.
+ * with other schemas still lets it in, and the methods its schema breaks fail
+ * with FAILED_PRECONDITION (see `incompatibleMethods` and the
+ * `incompatible` event) while the others work.
  */
 export async function connectKitchenSink(options: ClientOptions): Promise<KitchenSinkClient> {
   return new KitchenSinkClient(await createClient(kitchenSinkService, { fingerprint: kitchenSinkFingerprint, ...options }))

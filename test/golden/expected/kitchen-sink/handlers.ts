@@ -16,6 +16,8 @@ import type {
   KitchenSinkEventMap,
   LookupInput,
   LookupOutput,
+  TailInput,
+  TailOutput,
 } from './types.js'
 
 export type * from './types.js'
@@ -48,6 +50,13 @@ export interface KitchenSinkHandlers {
    * One-way: the server sends no reply.
    */
   audit(input: AuditInput, ctx: CallContext): void | Promise<void>
+
+  /**
+   * Follows the log as it grows.
+   *
+   * Server stream: the server yields any number of outputs; `break` cancels the call.
+   */
+  tail(input: TailInput, ctx: CallContext): AsyncIterable<TailOutput>
 }
 
 /** A running `kitchen-sink` server, with `emit` typed by the service's events. */
@@ -69,6 +78,7 @@ export async function serveKitchenSink(handlers: KitchenSinkHandlers, options: S
       empty: (input, ctx) => handlers.empty(input as EmptyInput, ctx),
       halt: (input, ctx) => handlers.halt(input as HaltInput, ctx),
       audit: (input, ctx) => handlers.audit(input as AuditInput, ctx),
+      tail: (input, ctx) => handlers.tail(input as TailInput, ctx),
     },
     options,
   )

@@ -9,9 +9,9 @@ import { defineService, schemaFromJson } from 'mqrpc'
 /**
  * The schema fingerprint of `kitchen-sink` these stubs were generated from.
  * The client sends it in the handshake; a server whose schemas differ
- * refuses the client with FAILED_PRECONDITION, naming what differs.
+ * answers with its own, and the client finds which of its methods break.
  */
-export const kitchenSinkFingerprint = '7a30c4244bd6b57c66050b2b75373515'
+export const kitchenSinkFingerprint = 'db5fa1eaf882641ae38eebc7d2b573cc'
 
 /** The JSON Schemas of `kitchen-sink`, canonical (keys sorted), exactly as its fingerprint covers them. */
 export const kitchenSinkSchema = {
@@ -203,6 +203,13 @@ export const kitchenSinkSchema = {
       },
       priority: 'normal',
     },
+    tail: {
+      input: { properties: { from: { minimum: 0, type: 'integer' } }, required: ['from'], type: 'object' },
+      oneWay: false,
+      output: { properties: { at: { type: 'integer' }, line: { type: 'string' } }, required: ['line', 'at'], type: 'object' },
+      priority: 'normal',
+      stream: 'server',
+    },
   },
   name: 'kitchen-sink',
 }
@@ -239,6 +246,12 @@ export const kitchenSinkService = defineService('kitchen-sink', {
       input: schemaFromJson(kitchenSinkSchema.methods.audit.input),
       oneWay: true,
       description: 'Fire and forget.',
+    },
+    tail: {
+      input: schemaFromJson(kitchenSinkSchema.methods.tail.input),
+      output: schemaFromJson(kitchenSinkSchema.methods.tail.output),
+      stream: 'server',
+      description: 'Follows the log as it grows.',
     },
   },
   events: {

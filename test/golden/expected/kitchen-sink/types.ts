@@ -172,6 +172,22 @@ export interface AuditInput {
   at?: number
 }
 
+/** Input of `tail`. */
+export interface TailInput {
+  /**
+   * @integer
+   * @minimum 0
+   */
+  from: number
+}
+
+/** Output of `tail`. */
+export interface TailOutput {
+  line: string
+  /** @integer */
+  at: number
+}
+
 /**
  * How far a long job has come.
  * Payload of the `progress` event.

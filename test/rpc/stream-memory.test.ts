@@ -1,0 +1,312 @@
+/**
+ * Streaming methods over the in-memory transport: each stream kind, credit
+ * accounting in both directions, cancel, break, deadline and session end
+ * reaching the generator (its finally runs), errors mid-stream, and element
+ * validation on both sides.
+ */
+import { Type } from 'typebox'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import {
+  type Client,
+  Code,
+  createClient,
+  createServer,
+  defineService,
+  MemoryNetwork,
+  memoryTransport,
+  RpcError,
+  type Server,
+} from '../../src/index.js'
+import { DEFAULT_STREAM_WINDOW } from '../../src/rpc/stream-credit.js'
+import { RecordingProbe, Streams, streamHandlers } from '../fixtures/stream-service.js'
+import { until } from '../helpers/wait.js'
+
+const ADDRESS = 'mem.streams'
+const WINDOW = DEFAULT_STREAM_WINDOW
+
+let network: MemoryNetwork
+let probe: RecordingProbe
+let server: Server<typeof Streams>
+let client: Client<typeof Streams>
+let tagCounter = 0
+const tag = () => `t${++tagCounter}`
+const tick = () => new Promise((resolve) => setTimeout(resolve, 5))
+
+/** Lets frames travel until nothing changes any more (the memory transport delivers on setImmediate). */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 20; i++) await tick()
+}
+
+async function collect<T>(stream: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = []
+  for await (const item of stream) out.push(item)
+  return out
+}
+
+async function failure(run: () => Promise<unknown>): Promise<RpcError> {
+  try {
+    await run()
+  } catch (error) {
+    expect(error).toBeInstanceOf(RpcError)
+    return error as RpcError
+  }
+  throw new Error('expected a failure')
+}
+
+beforeEach(async () => {
+  network = new MemoryNetwork()
+  probe = new RecordingProbe()
+  server = await createServer(Streams, streamHandlers(probe), {
+    queue: ADDRESS,
+    transport: memoryTransport({ network }),
+    heartbeatMs: 200,
+    shutdownGraceMs: 100,
+  })
+  client = await createClient(Streams, { queue: ADDRESS, transport: memoryTransport({ network }) })
+})
+
+afterEach(async () => {
+  await client.close()
+  await server.close()
+  expect(network.addresses).toEqual([])
+})
+
+describe('each stream kind', () => {
+  it('a server stream yields typed elements in order, then ends normally', async () => {
+    const t = tag()
+    const items = await collect(client.count({ tag: t, to: 50 }))
+    expect(items.map((item) => item.n)).toEqual([...Array(50).keys()])
+    await until(() => probe.endingOf(t) !== undefined, 'the generator ended')
+    expect(probe.endingOf(t)).toMatchObject({ aborted: false })
+  })
+
+  it('a client stream takes an array or an async generator and answers once', async () => {
+    expect(await client.sum([{ n: 1 }, { n: 2 }, { n: 3 }])).toEqual({ count: 3, total: 6, bytes: 0 })
+    async function* inputs() {
+      for (let n = 1; n <= 100; n++) yield { n }
+    }
+    expect(await client.sum(inputs())).toEqual({ count: 100, total: 5050, bytes: 0 })
+    expect(await client.sum([])).toEqual({ count: 0, total: 0, bytes: 0 })
+  })
+
+  it('a bidi stream answers each input as it comes', async () => {
+    async function* inputs() {
+      for (let n = 1; n <= 40; n++) yield { n }
+    }
+    const out = await collect(client.chat(inputs()))
+    expect(out).toEqual([...Array(40).keys()].map((i) => ({ n: i + 1, twice: 2 * (i + 1) })))
+    // Interleaved: the next input is written only after its answer arrived.
+    const answers: number[] = []
+    const queue: ((v: { n: number }) => void)[] = []
+    async function* lockstep() {
+      for (let n = 0; n < 5; n++) yield await new Promise<{ n: number }>((resolve) => queue.push(resolve))
+    }
+    const iterator = client.chat(lockstep())[Symbol.asyncIterator]()
+    for (let n = 0; n < 5; n++) {
+      await until(() => queue.length > 0, 'the input generator asks')
+      queue.shift()?.({ n })
+      const step = await iterator.next()
+      answers.push((step.value as { twice: number }).twice)
+    }
+    expect((await iterator.next()).done).toBe(true)
+    expect(answers).toEqual([0, 2, 4, 6, 8])
+  })
+
+  it('streams over the urgent lane work like urgent unary calls', async () => {
+    const items = await collect(client.count({ tag: tag(), to: 30 }, { priority: 'urgent' }))
+    expect(items).toHaveLength(30)
+    expect(await client.sum([{ n: 5 }], { priority: 'urgent' })).toEqual({ count: 1, total: 5, bytes: 0 })
+  })
+
+  it('elements larger than a message are fragmented and reassembled, both ways', async () => {
+    const items = await collect(client.count({ tag: tag(), to: 5, bytes: 20_000 }))
+    expect(items.map((item) => item.pad?.byteLength)).toEqual([20_000, 20_000, 20_000, 20_000, 20_000])
+    expect(items[3]?.pad?.every((b) => b === 3)).toBe(true)
+    const big = [1, 2, 3].map((n) => ({ n, pad: new Uint8Array(30_000).fill(n) }))
+    expect(await client.sum(big)).toEqual({ count: 3, total: 6, bytes: 90_000 })
+  })
+})
+
+describe('credit', () => {
+  it('a server stream runs at most one window ahead of its reader, renewed at half the window', async () => {
+    const t = tag()
+    const iterator = client.count({ tag: t, to: 1000 })[Symbol.asyncIterator]()
+    await iterator.next()
+    await settle()
+    // The reader took 1: no renewal yet, so the generator stopped after the first window.
+    expect(probe.producedBy.get(t)).toBe(WINDOW)
+    for (let i = 1; i < WINDOW / 2; i++) await iterator.next()
+    await until(() => probe.producedBy.get(t) === WINDOW + WINDOW / 2, 'the renewal let the producer go on')
+    await settle()
+    expect(probe.producedBy.get(t)).toBe(WINDOW + WINDOW / 2)
+    await iterator.return?.()
+  })
+
+  it('a client stream is pulled only as far as the server grants', async () => {
+    probe.holdSum()
+    let pulled = 0
+    async function* inputs() {
+      for (let n = 0; n < 200; n++) {
+        pulled++
+        yield { n }
+      }
+    }
+    const result = client.sum(inputs())
+    await settle()
+    // The handler has not read anything: the client pulled one window and waits.
+    expect(pulled).toBe(WINDOW)
+    probe.releaseSum()
+    expect(await result).toEqual({ count: 200, total: 19_900, bytes: 0 })
+    expect(pulled).toBe(200)
+  })
+})
+
+describe('the end of a stream reaches the generator', () => {
+  it('break sends CANCEL: the generator returns with ctx.signal aborted (CANCELLED)', async () => {
+    const t = tag()
+    const seen: number[] = []
+    for await (const item of client.count({ tag: t, to: 1_000_000 })) {
+      seen.push(item.n)
+      if (seen.length === 5) break
+    }
+    await until(() => probe.endingOf(t) !== undefined, 'the generator finally ran')
+    expect(probe.endingOf(t)).toEqual({ tag: t, aborted: true, code: Code.CANCELLED })
+    expect(probe.producedBy.get(t)).toBeLessThanOrEqual(5 + WINDOW)
+  })
+
+  it("the caller's signal cancels the call: the iteration throws CANCELLED, the generator ends", async () => {
+    const t = tag()
+    const controller = new AbortController()
+    const error = await failure(async () => {
+      for await (const item of client.count({ tag: t, to: 1_000_000 }, { signal: controller.signal })) {
+        if (item.n === 3) controller.abort()
+      }
+    })
+    expect(error.code).toBe(Code.CANCELLED)
+    await until(() => probe.endingOf(t) !== undefined, 'the generator finally ran')
+    expect(probe.endingOf(t)?.aborted).toBe(true)
+  })
+
+  it('the deadline ends both sides; a generator awaiting ctx.signal is woken and returns', async () => {
+    const t = tag()
+    const seen: number[] = []
+    const error = await failure(async () => {
+      for await (const item of client.count({ tag: t, to: 100, waitAt: 3 }, { timeoutMs: 150 })) seen.push(item.n)
+    })
+    expect(error.code).toBe(Code.DEADLINE_EXCEEDED)
+    expect(seen).toEqual([0, 1, 2])
+    await until(() => probe.endingOf(t) !== undefined, 'the generator finally ran')
+    expect(probe.endingOf(t)).toEqual({ tag: t, aborted: true, code: Code.DEADLINE_EXCEEDED })
+  })
+
+  it("the session's end (client closed) ends the generator", async () => {
+    const t = tag()
+    const iterator = client.count({ tag: t, to: 1_000_000 })[Symbol.asyncIterator]()
+    await iterator.next()
+    await client.close()
+    await until(() => probe.endingOf(t) !== undefined, 'the generator finally ran')
+    expect(probe.endingOf(t)).toMatchObject({ aborted: true, code: Code.CANCELLED })
+    const error = await failure(async () => {
+      for (;;) if ((await iterator.next()).done === true) return
+    })
+    expect(error.code).toBe(Code.CANCELLED)
+  })
+
+  it('a server shutting down cuts the stream with UNAVAILABLE, distinct from a normal end', async () => {
+    const t = tag()
+    const seen: number[] = []
+    const error = await failure(async () => {
+      for await (const item of client.count({ tag: t, to: 1_000_000 })) {
+        seen.push(item.n)
+        if (seen.length === 3) void server.close()
+      }
+    })
+    expect(error.code).toBe(Code.UNAVAILABLE)
+    await until(() => probe.endingOf(t) !== undefined, 'the generator finally ran')
+  })
+})
+
+describe('errors and validation', () => {
+  it("a handler's error mid-stream ends the stream with its code, after the elements before it", async () => {
+    const seen: number[] = []
+    const error = await failure(async () => {
+      for await (const item of client.count({ tag: tag(), to: 100, failAt: 5 })) seen.push(item.n)
+    })
+    expect(seen).toEqual([0, 1, 2, 3, 4])
+    expect(error.code).toBe(Code.FAILED_PRECONDITION)
+    expect(error.details).toEqual({ at: 5 })
+  })
+
+  it('a bidi handler error ends the stream with its code', async () => {
+    const error = await failure(() => collect(client.chat([{ n: 1 }, { n: -1 }, { n: 2 }])))
+    expect(error.code).toBe(Code.OUT_OF_RANGE)
+    await until(() => probe.endingOf('chat') !== undefined, 'the generator finally ran')
+  })
+
+  it('an output element not matching its schema is INTERNAL from the server, naming the path', async () => {
+    const t = tag()
+    const seen: number[] = []
+    const error = await failure(async () => {
+      for await (const item of client.count({ tag: t, to: 100, badAt: 2 })) seen.push(item.n)
+    })
+    expect(seen).toEqual([0, 1])
+    expect(error.code).toBe(Code.INTERNAL)
+    expect(error.message).toContain('/n')
+    await until(() => probe.endingOf(t) !== undefined, 'the generator finally ran')
+  })
+
+  it('an input element not matching its schema ends a client stream with INVALID_ARGUMENT naming the path', async () => {
+    const inputs = [{ n: 1 }, { n: 'two' as unknown as number }, { n: 3 }]
+    const error = await failure(() => client.sum(inputs))
+    expect(error.code).toBe(Code.INVALID_ARGUMENT)
+    expect(error.message).toContain('/n')
+    await until(() => probe.endingOf('sum') !== undefined, 'the reader finally ran')
+    expect(probe.endingOf('sum')?.aborted).toBe(true)
+  })
+
+  it('the client checks every output element against its own schema', async () => {
+    // A client built against a narrower schema (and sending no fingerprint, so the server does not refuse it).
+    const Narrow = defineService('streams', {
+      methods: {
+        count: {
+          stream: 'server',
+          input: Streams.spec.methods.count.input,
+          output: Type.Object({ n: Type.Integer({ maximum: 2 }) }),
+        },
+      },
+    })
+    const narrow = await createClient(Narrow, { queue: ADDRESS, transport: memoryTransport({ network }), fingerprint: false })
+    try {
+      const t = tag()
+      const seen: number[] = []
+      const error = await failure(async () => {
+        for await (const item of narrow.count({ tag: t, to: 10 })) seen.push(item.n)
+      })
+      expect(seen).toEqual([0, 1, 2])
+      expect(error.code).toBe(Code.INTERNAL)
+      expect(error.message).toContain("output element of 'count'")
+      expect(error.message).toContain('/n')
+      // The client cancelled the call: the generator ends.
+      await until(() => probe.endingOf(t) !== undefined, 'the generator finally ran')
+    } finally {
+      await narrow.close()
+    }
+  })
+
+  it('an error thrown by the input iterable cancels the call and is what the caller sees', async () => {
+    async function* inputs() {
+      yield { n: 1 }
+      throw new Error('source broke')
+    }
+    const error = await failure(() => client.sum(inputs()))
+    expect(error.message).toContain('source broke')
+    await until(() => probe.endingOf('sum') !== undefined, 'the reader finally ran')
+  })
+
+  it('a unary method of the same service still works alongside streams', async () => {
+    const iterator = client.count({ tag: tag(), to: 1000 })[Symbol.asyncIterator]()
+    await iterator.next()
+    expect(await client.add({ a: 2, b: 3 })).toBe(5)
+    await iterator.return?.()
+  })
+})
