@@ -9,7 +9,7 @@
  * and review the diff of test/golden/expected/ like any other change.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { join, relative } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { fromRoot, generateOk, readTree, repoRoot, runGenerate, scratchDir, useScratchDirs } from '../helpers/codegen.js'
 
@@ -141,7 +141,7 @@ describe('schema modules and errors', () => {
       schema,
       [
         "import { Type } from 'typebox'",
-        "import { defineService } from '../../../src/index.js'",
+        `import { defineService } from '${relative(dir, join(repoRoot, 'src/index.js'))}'`,
         "export const Echo = defineService('echo', { methods: { echo: { input: Type.String(), output: Type.String() } } })",
         'export default Echo',
         '',
@@ -155,7 +155,10 @@ describe('schema modules and errors', () => {
   it('writes import paths relative to each file with --import-from <path>', async () => {
     const out = scratchDir('import-from')
     await generateOk(['test/fixtures/codegen-schema.ts', '--out', fromRoot(out), '--import-from', './src/index.js'])
-    expect(readFileSync(join(out, 'shop/client.ts'), 'utf8')).toContain("} from '../../../../src/index.js'")
+    // Relative to the file that imports it, wherever the scratch folder is.
+    const fromClient = relative(join(out, 'shop'), join(repoRoot, 'src/index.js'))
+    expect(fromClient.startsWith('../')).toBe(true)
+    expect(readFileSync(join(out, 'shop/client.ts'), 'utf8')).toContain(`} from '${fromClient}'`)
     await generateOk(['test/fixtures/codegen-schema.ts', '--out', fromRoot(out), '--import-from', '@acme/mqrpc'])
     expect(readFileSync(join(out, 'shop/client.ts'), 'utf8')).toContain("} from '@acme/mqrpc'")
   }, 120_000)

@@ -14,8 +14,8 @@ import { fromRoot, generateOk, repoRoot, scratchDir, useScratchDirs } from '../h
 
 useScratchDirs()
 
-const RIGHT = `import { connectKitchenSink, type KitchenSinkClient, type EverythingInput, type LookupOutput } from '../kitchen-sink/client.js'
-import { type KitchenSinkHandlers, type KitchenSinkServer, serveKitchenSink } from '../kitchen-sink/handlers.js'
+const RIGHT = `import { connectKitchenSink, type KitchenSinkClient, type EverythingInput, type LookupOutput } from './kitchen-sink/client.js'
+import { type KitchenSinkHandlers, type KitchenSinkServer, serveKitchenSink } from './kitchen-sink/handlers.js'
 
 export const input: EverythingInput = {
   id: 1,
@@ -56,16 +56,19 @@ export async function consume(): Promise<number> {
   const halted: null = await client.halt({ reason: 'done' })
   const nothing: void = await client.audit({ line: 'x', at: 1 })
   await client.empty({})
+  for await (const entry of client.tail({ from: 0 })) console.log(entry.line.length + entry.at)
   client.on('progress', (event) => console.log(event.done + event.total, event.note?.length))
   client.once('changed', (event) => console.log('id' in event ? event.id : event.ids.length))
   client.on('disconnect', (reason) => console.log(reason.code))
+  client.on('incompatible', (error) => console.log(error.details))
+  const broken: ReadonlyMap<string, string> = client.incompatibleMethods
   const state: string = client.state
   await client.close()
-  return digest.byteLength + found.length + String(halted).length + String(nothing).length + state.length
+  return digest.byteLength + found.length + String(halted).length + String(nothing).length + state.length + broken.size
 }
 
 export const handlers: KitchenSinkHandlers = {
-  everything: (value, ctx) => ({ ok: ctx.peer.uid >= 0, fields: Object.keys(value).length, digest: new Uint8Array(32) }),
+  everything: (value, ctx) => ({ ok: ctx.peer.principal !== '', fields: Object.keys(value).length, digest: new Uint8Array(32) }),
   lookup: async (id) => (id === '' ? [null] : [{ found: true, value: id }]),
   empty: () => [],
   halt: (_value, ctx) => {
@@ -75,20 +78,23 @@ export const handlers: KitchenSinkHandlers = {
   audit: ({ line }) => {
     console.log(line)
   },
+  async *tail({ from }) {
+    yield { line: 'first', at: from }
+  },
 }
 
 export async function serve(): Promise<KitchenSinkServer> {
   const server = await serveKitchenSink(handlers, { queue: '/ks' })
   server.emit('progress', { done: 1, total: 2 })
   server.emit('ping', null)
-  server.on('session', (info) => console.log(info.peer.uid))
+  server.on('session', (info) => console.log(info.peer.principal, info.peer.uid))
   return server
 }
 `
 
 // Each line marked WRONG must be a compile error; nothing else may be.
-const WRONG = `import type { KitchenSinkClient } from '../kitchen-sink/client.js'
-import type { KitchenSinkHandlers, KitchenSinkServer } from '../kitchen-sink/handlers.js'
+const WRONG = `import type { KitchenSinkClient } from './kitchen-sink/client.js'
+import type { KitchenSinkHandlers, KitchenSinkServer } from './kitchen-sink/handlers.js'
 
 export async function wrong(client: KitchenSinkClient, server: KitchenSinkServer): Promise<void> {
   await client.halt({ reason: 42 }) // WRONG: a number where the schema says string

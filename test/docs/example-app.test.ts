@@ -9,6 +9,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
+import { startNatsBroker } from '../helpers/nats-broker.js'
 import { queueExists, trackQueue, uniqueQueueName, useQueueGuard } from '../helpers/queues.js'
 import { Child } from '../helpers/spawn.js'
 
@@ -84,6 +85,29 @@ describe('examples/calc', () => {
 
     expect([queue, `${queue}.urgent`, reply ?? '/missing'].filter(queueExists)).toEqual([])
     expect(replyQueuesOf(Number(/^\/mqrpc\.reply\.(\d+)\./.exec(reply ?? '')?.[1]))).toEqual([])
+  }, 120_000)
+
+  it('runs over NATS with `--nats URL`: the same programs, the principal from the broker user', async () => {
+    // The harness broker, with alice allowed to serve too: both programs run as her, credentials in the URL.
+    const broker = await startNatsBroker({ usersMayServe: true })
+    try {
+      const url = broker.url.replace('nats://', `nats://alice:${broker.users.alice.pass}@`)
+      const service = `calc-${process.pid}`
+      const { code, stdout, stderr } = await runNode('examples/calc/run.ts', [service, '--nats', url]).finish(90_000)
+      const lines = stdout.split('\n')
+      expect({ code, stderr }).toEqual({ code: 0, stderr: '' })
+      expect(lines).toContain(`[run] starting the server on ${service} over NATS`)
+      expect(lines.some((l) => /^\[client\] connected to \S+; reply queue _INBOX\.alice\.[0-9a-f]+$/.test(l))).toBe(true)
+      expect(lines).toContain('[client] add(2, 3) = 5')
+      expect(lines).toContain('[client] divide(1, 0) failed: INVALID_ARGUMENT (code 3): cannot divide 1 by zero')
+      expect(lines).toContain(`[client] checksum(65536 bytes) = {"bytes":65536,"sum":${255 * 128 * 256}}`)
+      expect(lines.some((l) => /^\[server\] log from pid \d+ \(nats:alice\): hello from the calc client$/.test(l))).toBe(true)
+      expect(lines.filter((l) => /^\[client\] event tick n=\d+$/.test(l))).toHaveLength(3)
+      expect(lines.some((l) => /^\[server\] stop requested by pid \d+ through the urgent lane$/.test(l))).toBe(true)
+      expect(lines.at(-2)).toBe('[run] ok: server and client ran and shut down cleanly')
+    } finally {
+      await broker.stop()
+    }
   }, 120_000)
 
   it('the server alone shuts down cleanly on SIGTERM and removes its queues', async () => {

@@ -19,9 +19,6 @@ export async function mqErrorOf(fn: () => unknown): Promise<MqError> {
   throw new Error('expected an MqError, but nothing was thrown')
 }
 
-/** Resolves after `ms` milliseconds. */
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
-
 /** A message carrying `seq` as a uint32 LE at offset 0, `size` bytes long. */
 export function seqMessage(seq: number, size = 8): Buffer {
   const data = Buffer.alloc(size)

@@ -6,12 +6,14 @@
  * @module
  */
 import { afterEach } from 'vitest'
-import { type Client, createClient } from '../../src/index.js'
+import type { Client } from '../../src/index.js'
 import { Fuzz, type FuzzService } from '../fixtures/fuzz-service.js'
+import { ClientPool } from './clients.js'
 import { trackQueue, uniqueQueueName, useQueueGuard } from './queues.js'
 import { type Child, spawnFixture } from './spawn.js'
 
 let cleanup: (() => Promise<void>)[] = []
+const clients = new ClientPool()
 
 /** Installs the queue guard and, before it runs, closes this file's clients and servers. */
 export function useFuzzHarness(): void {
@@ -60,8 +62,7 @@ export async function startFuzzServer(
 
 /** A fuzz client in this process, closed after the test. */
 export async function connectFuzz(queue: string): Promise<Client<FuzzService>> {
-  const client = await createClient(Fuzz, { queue, connectTimeoutMs: 20_000 })
-  trackQueue(client.replyQueue)
-  atCleanup(() => client.close())
+  const client = await clients.connect(Fuzz, queue, { connectTimeoutMs: 20_000 })
+  atCleanup(() => clients.closeAll())
   return client
 }

@@ -9,9 +9,11 @@ import { spawn } from 'node:child_process'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, afterEach, beforeAll, expect } from 'vitest'
-import { type Client, type ClientOptions, createClient } from '../../src/index.js'
+import type { Client, ClientOptions } from '../../src/index.js'
 import { Lab } from '../fixtures/rpc-service.js'
+import { ClientPool } from './clients.js'
 import { leftoverQueues, trackQueue, useQueueGuard } from './queues.js'
+import { SMALL_QUEUES } from './sizes.js'
 import { Child, spawnFixture } from './spawn.js'
 
 /** One JSON line a fixture printed. */
@@ -28,9 +30,6 @@ export const WAIT_MS = 20_000
 
 /** Test and hook timeout for files whose tests spawn several processes. */
 export const PROCESS_TEST_TIMEOUT_MS = 90_000
-
-/** Queue sizes that keep a test file well inside the shared RLIMIT_MSGQUEUE budget. */
-export const SMALL_QUEUES = { maxMessages: 10, messageSize: 2048 } as const
 
 /** A RegExp whose test() is a predicate over parsed JSON lines (Child.waitForLine only calls test()). */
 class JsonMatcher extends RegExp {
@@ -165,7 +164,7 @@ export class ClientProc extends Proc {
 
 const servers = new Set<ServerProc>()
 const clientProcs = new Set<ClientProc>()
-const clients = new Set<Client<typeof Lab>>()
+const clients = new ClientPool()
 
 /** Spawns a lab server on `queue` and waits for it to serve; a refused start resolves with its startError line too. */
 export async function spawnServer(queue: string, options: Readonly<Record<string, unknown>> = {}): Promise<ServerProc> {
@@ -233,11 +232,8 @@ export async function spawnClient(queue: string, options: Readonly<Record<string
 }
 
 /** A lab client in this process (the test's own), closed after the test. */
-export async function connect(queue: string, options: Partial<ClientOptions> = {}): Promise<Client<typeof Lab>> {
-  const client = await createClient(Lab, { ...options, queue })
-  trackQueue(client.replyQueue)
-  clients.add(client)
-  return client
+export function connect(queue: string, options: Partial<ClientOptions> = {}): Promise<Client<typeof Lab>> {
+  return clients.connect(Lab, queue, options)
 }
 
 /**
@@ -249,35 +245,10 @@ export function useRpcHarness(): void {
   useQueueGuard()
   // Registered after the guard, so it runs before it (vitest runs after-hooks as a stack).
   afterEach(async () => {
-    await Promise.allSettled([...clients].map((client) => client.close()))
-    clients.clear()
+    await clients.closeAll()
     await Promise.allSettled([...clientProcs].map((proc) => proc.close()))
     clientProcs.clear()
     await Promise.allSettled([...servers].map((proc) => proc.close()))
     servers.clear()
   })
-}
-
-/** Resolves after ms. */
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-
-/** Polls `condition` every 20 ms until it holds; rejects after timeoutMs. */
-export async function until(condition: () => boolean, what: string, timeoutMs = WAIT_MS): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`)
-    await sleep(20)
-  }
-}
-
-/** What a promise rejected with (an RpcError, as the tests expect); throws when it resolved instead. */
-export async function rejection(
-  promise: Promise<unknown>,
-): Promise<{ code: number; message: string; details: unknown; rawMessage: string }> {
-  const outcome = await promise.then(
-    (value) => ({ resolved: true as const, value }),
-    (error: unknown) => ({ resolved: false as const, error }),
-  )
-  if (outcome.resolved) throw new Error(`expected a rejection, got ${JSON.stringify(outcome.value)}`)
-  return outcome.error as { code: number; message: string; details: unknown; rawMessage: string }
 }

@@ -1,32 +1,22 @@
 /**
  * Helpers of the security, bad-input and limits tests: in-process Sec
  * servers and clients that are closed after each test (before the queue
- * guard looks), raw peers, polling, and a count of this process's
- * descriptors on a queue.
+ * guard looks), raw peers, and a count of this process's descriptors on
+ * a queue. Waiting (sleep, until, settle, rejection) is in wait.ts.
  * @module
  */
 import { readdirSync, readlinkSync } from 'node:fs'
 import { afterEach } from 'vitest'
-import {
-  type Client,
-  type ClientOptions,
-  createClient,
-  createServer,
-  type Handlers,
-  type RpcError,
-  type Server,
-  type ServerOptions,
-} from '../../src/index.js'
+import { type Client, type ClientOptions, createServer, type Handlers, type Server, type ServerOptions } from '../../src/index.js'
 import { Sec, type SecService, secHandlers } from '../fixtures/sec-service.js'
 import { RawPeer, type RawPeerOptions } from '../fixtures/sec-wire.js'
+import { ClientPool } from './clients.js'
 import { trackQueue, uniqueQueueName, useQueueGuard } from './queues.js'
+import { SMALL_QUEUES } from './sizes.js'
 import type { Child } from './spawn.js'
 
-/** Small request queues: a test file stays far inside the shared queue budget. */
-export const SMALL = { maxMessages: 10, messageSize: 2048 } as const
-
 const servers = new Set<Server<SecService>>()
-const clients = new Set<Client<SecService>>()
+const clients = new ClientPool()
 const peers = new Set<RawPeer>()
 const children = new Set<Child>()
 
@@ -37,7 +27,7 @@ export async function startServer(
 ): Promise<{ server: Server<SecService>; queue: string; errors: Error[] }> {
   const queue = options.queue ?? uniqueQueueName('sec')
   trackQueue(`${queue}.urgent`)
-  const server = await createServer(Sec, handlers, { ...SMALL, ...options, queue })
+  const server = await createServer(Sec, handlers, { ...SMALL_QUEUES, ...options, queue })
   servers.add(server)
   const errors: Error[] = []
   server.on('error', (error) => errors.push(error))
@@ -45,11 +35,8 @@ export async function startServer(
 }
 
 /** A Sec client in this process, closed after the test. */
-export async function connect(queue: string, options: Partial<ClientOptions> = {}): Promise<Client<SecService>> {
-  const client = await createClient(Sec, { ...options, queue })
-  trackQueue(client.replyQueue)
-  clients.add(client)
-  return client
+export function connect(queue: string, options: Partial<ClientOptions> = {}): Promise<Client<SecService>> {
+  return clients.connect(Sec, queue, options)
 }
 
 /** A raw peer with a fresh, tracked reply queue, closed after the test. */
@@ -79,35 +66,12 @@ export function useSecHarness(): void {
       }),
     )
     children.clear()
-    await Promise.allSettled([...clients].map((client) => client.close()))
-    clients.clear()
+    await clients.closeAll()
     await Promise.allSettled([...peers].map((peer) => peer.close()))
     peers.clear()
     await Promise.allSettled([...servers].map((server) => server.close()))
     servers.clear()
   })
-}
-
-/** Resolves after ms. */
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-
-/** Polls `condition` every 20 ms until it holds; rejects after timeoutMs. */
-export async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`)
-    await sleep(20)
-  }
-}
-
-/** What a promise rejected with; throws when it resolved instead. */
-export async function rejection(promise: Promise<unknown>): Promise<RpcError> {
-  const outcome = await promise.then(
-    (value) => ({ resolved: true as const, value }),
-    (error: unknown) => ({ resolved: false as const, error }),
-  )
-  if (outcome.resolved) throw new Error(`expected a rejection, got ${JSON.stringify(outcome.value)}`)
-  return outcome.error as RpcError
 }
 
 /** How many descriptors this process holds on the queue `name` (/proc/self/fd links read "/<name>"). */
@@ -136,17 +100,5 @@ export async function stats(
   return (await client.call('$stats', {})) as {
     sessions: number
     dropped: { malformed: number; unknownSession: number; overLimit: number }
-  }
-}
-
-/** Reads `read()` every 20 ms until `ok` holds for what it returns, and returns that; rejects after timeoutMs. */
-export async function settle<T>(read: () => Promise<T>, ok: (value: T) => boolean, what: string, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await read()
-    if (ok(value)) return value
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}; last: ${JSON.stringify(value)}`)
-    await sleep(20)
   }
 }

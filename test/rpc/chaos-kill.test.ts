@@ -30,6 +30,7 @@ import { describe, expect, it, vi } from 'vitest'
 import { FUZZ_SEED } from '../helpers/fuzz.js'
 import { leftoverQueues, queueExists, trackQueue, uniqueQueueName, useQueueGuard } from '../helpers/queues.js'
 import { type Child, spawnFixture } from '../helpers/spawn.js'
+import { sleep } from '../helpers/wait.js'
 
 useQueueGuard()
 
@@ -48,8 +49,6 @@ function prng(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296
   }
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 interface Totals {
   issued: number

@@ -7,7 +7,8 @@
 import { describe, expect, it, vi } from 'vitest'
 import { Code, RpcError } from '../../src/index.js'
 import { byteSum, pattern, sha256 } from '../fixtures/rpc-service.js'
-import { connect, PROCESS_TEST_TIMEOUT_MS, rejection, spawnClient, until, useRpcHarness, useSharedServer } from '../helpers/rpc.js'
+import { connect, PROCESS_TEST_TIMEOUT_MS, spawnClient, useRpcHarness, useSharedServer } from '../helpers/rpc.js'
+import { rejection, until } from '../helpers/wait.js'
 
 useRpcHarness()
 vi.setConfig({ testTimeout: PROCESS_TEST_TIMEOUT_MS, hookTimeout: PROCESS_TEST_TIMEOUT_MS })

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { Calc } from '../../examples/calc/service.js'
 import { createServer, type Server } from '../../src/index.js'
 import { queueExists, trackQueue, uniqueQueueName, useQueueGuard } from '../helpers/queues.js'
+import { SMALL_QUEUES } from '../helpers/sizes.js'
 import { spawnFixture } from '../helpers/spawn.js'
 
 useQueueGuard()
@@ -28,7 +29,7 @@ describe('a client process that exits without close()', () => {
         log: () => undefined,
         stop: () => null,
       },
-      { queue, maxMessages: 10, messageSize: 2048 },
+      { queue, ...SMALL_QUEUES },
     )
     const child = spawnFixture('exit-without-close.ts', [queue])
     const result = await child.finish(30_000)

@@ -8,16 +8,8 @@ import { describe, expect, it, vi } from 'vitest'
 import { Code, MessageQueue, type RpcError } from '../../src/index.js'
 import { pattern, sha256 } from '../fixtures/rpc-service.js'
 import { queueExists, uniqueQueueName } from '../helpers/queues.js'
-import {
-  connect,
-  type Line,
-  PROCESS_TEST_TIMEOUT_MS,
-  rejection,
-  spawnClient,
-  spawnServer,
-  until,
-  useRpcHarness,
-} from '../helpers/rpc.js'
+import { connect, type Line, PROCESS_TEST_TIMEOUT_MS, spawnClient, spawnServer, useRpcHarness } from '../helpers/rpc.js'
+import { rejection, until } from '../helpers/wait.js'
 
 useRpcHarness()
 vi.setConfig({ testTimeout: PROCESS_TEST_TIMEOUT_MS, hookTimeout: PROCESS_TEST_TIMEOUT_MS })

@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { Calc } from '../../examples/calc/service.js'
 import { createServer, MessageQueue, type Server } from '../../src/index.js'
 import { trackQueue, uniqueQueueName, useQueueGuard } from '../helpers/queues.js'
+import { SMALL_QUEUES } from '../helpers/sizes.js'
 import { type Child, spawnFixture } from '../helpers/spawn.js'
 
 useQueueGuard()
@@ -51,7 +52,7 @@ async function startCalcServer(queue: string): Promise<void> {
       log: () => undefined,
       stop: () => null,
     },
-    { queue, maxMessages: 10, messageSize: 2048 },
+    { queue, ...SMALL_QUEUES },
   )
 }
 

@@ -5,8 +5,9 @@
  */
 import { describe, expect, it } from 'vitest'
 import { MessageQueue, MqError } from '../../src/index.js'
-import { mqErrorOf, seqMessage, sleep } from '../helpers/errors.js'
+import { mqErrorOf, seqMessage } from '../helpers/errors.js'
 import { uniqueQueueName, useQueueGuard } from '../helpers/queues.js'
+import { sleep } from '../helpers/wait.js'
 
 useQueueGuard()
 

@@ -11,6 +11,7 @@ import { natsStatusOf } from '../../src/transport/nats/nats-error.js'
 import { type NatsTransport, type NatsTransportOptions, natsTransport } from '../../src/transport/nats/nats-transport.js'
 import type { ServiceAdvert } from '../../src/transport/transport.js'
 import { type NatsBroker, startNatsBroker } from '../helpers/nats-broker.js'
+import { sleep } from '../helpers/wait.js'
 
 const MAX_PAYLOAD = 64 * 1024
 const notServed = async () => false
@@ -40,7 +41,6 @@ function collector() {
 }
 
 const bytes = (text: string) => new TextEncoder().encode(text)
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 describe('NATS transport', () => {
   let broker: NatsBroker

@@ -1,0 +1,141 @@
+/**
+ * The server's scheduler on its own: urgent calls first, slots kept for
+ * urgent calls, round-robin over owners so one session's backlog cannot
+ * push the others back, the urgent lane read between bulk calls, and
+ * idle() for close().
+ */
+import { describe, expect, it } from 'vitest'
+import { Scheduler, type Task } from '../../src/rpc/scheduler.js'
+
+/** A task that runs until the test ends it, and records when it started. */
+class Job implements Task {
+  private finish: (() => void) | undefined
+  started = false
+
+  constructor(
+    readonly name: string,
+    readonly owner: unknown,
+    readonly urgent: boolean,
+    private readonly order: string[],
+  ) {}
+
+  run(): Promise<void> {
+    this.started = true
+    this.order.push(this.name)
+    return new Promise((resolve) => {
+      this.finish = resolve
+    })
+  }
+
+  /**
+   * Ends the task and lets the event loop turn: bulk starts are bounded per
+   * turn, so on a slow machine the next one may start only on the next turn.
+   */
+  async end(): Promise<void> {
+    this.finish?.()
+    await new Promise((resolve) => setImmediate(resolve))
+  }
+}
+
+function setup(options: Partial<{ concurrency: number; urgentReserve: number; pollUrgent: () => void }> = {}) {
+  const order: string[] = []
+  const scheduler = new Scheduler({ concurrency: 1, urgentReserve: 0, pollUrgent: () => undefined, ...options })
+  const job = (name: string, owner: unknown = 'a', urgent = false) => new Job(name, owner, urgent, order)
+  return { scheduler, order, job }
+}
+
+describe('Scheduler', () => {
+  it('runs what fits at once and the rest as slots free', async () => {
+    const { scheduler, order, job } = setup({ concurrency: 2 })
+    const jobs = ['1', '2', '3'].map((name) => job(name))
+    for (const j of jobs) scheduler.submit(j)
+    expect(order).toEqual(['1', '2'])
+    expect(scheduler.active).toBe(2)
+    expect(scheduler.waiting).toBe(1)
+    await jobs[0]?.end()
+    expect(order).toEqual(['1', '2', '3'])
+  })
+
+  it('starts waiting urgent calls before waiting bulk calls', async () => {
+    const { scheduler, order, job } = setup()
+    const running = job('bulk-running')
+    scheduler.submit(running)
+    scheduler.submit(job('bulk-1'))
+    scheduler.submit(job('bulk-2'))
+    scheduler.submit(job('urgent-1', 'b', true))
+    await running.end()
+    expect(order).toEqual(['bulk-running', 'urgent-1'])
+  })
+
+  it('keeps urgentReserve slots that bulk calls cannot take', () => {
+    const { scheduler, order, job } = setup({ concurrency: 3, urgentReserve: 1 })
+    for (const name of ['b1', 'b2', 'b3']) scheduler.submit(job(name))
+    expect(order).toEqual(['b1', 'b2'])
+    scheduler.submit(job('u1', 'a', true))
+    expect(order).toEqual(['b1', 'b2', 'u1'])
+    // Every slot is taken now: a second urgent call waits like the bulk one.
+    scheduler.submit(job('u2', 'a', true))
+    expect(scheduler.waiting).toBe(2)
+  })
+
+  it('takes bulk calls round-robin over owners, in each owner’s order', async () => {
+    const { scheduler, order, job } = setup()
+    const byName = new Map<string, Job>()
+    const submit = (name: string, owner: string) => {
+      const j = job(name, owner)
+      byName.set(name, j)
+      scheduler.submit(j)
+    }
+    for (const name of ['a0', 'a1', 'a2', 'a3']) submit(name, 'a')
+    for (const name of ['b1', 'b2']) submit(name, 'b')
+    submit('c1', 'c')
+    // One slot: end whatever runs, and the next in line starts.
+    while (order.length < byName.size) await byName.get(order.at(-1) as string)?.end()
+    expect(order).toEqual(['a0', 'a1', 'b1', 'c1', 'a2', 'b2', 'a3'])
+  })
+
+  it('reads the urgent lane before starting a bulk call, and runs what it finds first', async () => {
+    const order: string[] = []
+    let lane: Task[] = []
+    const scheduler: Scheduler = new Scheduler({
+      concurrency: 1,
+      urgentReserve: 0,
+      pollUrgent: () => {
+        for (const task of lane.splice(0)) scheduler.submit(task)
+      },
+    })
+    const running = new Job('bulk-running', 'a', false, order)
+    scheduler.submit(running)
+    scheduler.submit(new Job('bulk-next', 'a', false, order))
+    // Arrives in the lane while the bulk call runs; nobody submits it but the poll.
+    lane = [new Job('urgent', 'b', true, order)]
+    await new Promise((resolve) => setTimeout(resolve, 2))
+    await running.end()
+    expect(order).toEqual(['bulk-running', 'urgent'])
+  })
+
+  it('idle() resolves at once when nothing runs, else once everything ran', async () => {
+    const { scheduler, job } = setup()
+    await scheduler.idle()
+    const one = job('1')
+    const two = job('2')
+    scheduler.submit(one)
+    scheduler.submit(two)
+    let idle = false
+    void scheduler.idle().then(() => {
+      idle = true
+    })
+    await one.end()
+    expect(idle).toBe(false)
+    await two.end()
+    expect(idle).toBe(true)
+  })
+
+  it('a task that rejects frees its slot like one that resolves', async () => {
+    const { scheduler, order, job } = setup()
+    scheduler.submit({ urgent: false, owner: 'x', run: () => Promise.reject(new Error('handler crashed')) })
+    scheduler.submit(job('after'))
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(order).toEqual(['after'])
+  })
+})
