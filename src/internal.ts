@@ -8,14 +8,13 @@
 export * from './rpc/defaults.js'
 export { isServed, PROBE_SERVICE } from './rpc/probe.js'
 export { kernelLimits, type KernelLimits, queueCost } from './transport/mq/kernel-limits.js'
+export { defaultTransport, mqTransport } from './transport/mq/mq-transport.js'
 export {
   DEFAULT_REPLY_MAX_MESSAGES,
   DEFAULT_REPLY_MESSAGE_SIZE,
   DEFAULT_SERVICE_MAX_MESSAGES,
   DEFAULT_SERVICE_MESSAGE_SIZE,
-  defaultTransport,
-  mqTransport,
-} from './transport/mq/mq-transport.js'
+} from './transport/mq/queue-defaults.js'
 export { processAlive } from './transport/mq/process-alive.js'
 export { DEFAULT_SERVICE_QUEUE_MODE, REPLY_QUEUE_MODE } from './transport/mq/queue-modes.js'
 export { pidOfReplyQueue, replyQueueName, urgentLaneName } from './transport/mq/queue-naming.js'

@@ -1,7 +1,7 @@
 /**
  * The calc client, a program of its own, run against a running calc server:
  *
- *   node --import tsx examples/calc/client.ts [queue]
+ *   node --import tsx examples/calc/client.ts [queue] [--nats nats://host:4222]
  *
  * It makes typed calls, meets an error (divide by zero), listens for the
  * server's `tick` events, sends binary data, logs one-way, and finally asks
@@ -11,7 +11,7 @@
  */
 import { Code, codeName, RpcError } from '../../src/index.js'
 import { type CalcClient, connectCalc } from './generated/calc/client.js'
-import { calcQueue } from './queue.js'
+import { calcQueue, calcTransport } from './queue.js'
 
 const TICKS = 3
 
@@ -43,7 +43,8 @@ function ticks(client: CalcClient, count: number, timeoutMs: number): Promise<nu
 
 async function main(): Promise<void> {
   const queue = calcQueue()
-  const client = await connectCalc({ queue, timeoutMs: 10_000 })
+  const transport = await calcTransport()
+  const client = await connectCalc({ queue, timeoutMs: 10_000, ...(transport === undefined ? {} : { transport }) })
   console.log(`connected to ${queue}; reply queue ${client.replyQueue}`)
   client.on('disconnect', (reason) => console.log(`disconnected: ${reason.message}`))
   client.on('error', (error) => console.error(`error: ${error.message}`))
@@ -86,6 +87,7 @@ async function main(): Promise<void> {
     expectEqual('stop', stopped, null)
   } finally {
     await client.close()
+    await transport?.close()
   }
   console.log('closed; reply queue removed')
 }

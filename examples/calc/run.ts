@@ -2,7 +2,9 @@
  * What `npm start` runs: the calc server and the calc client as two
  * separate processes, their output prefixed with [server] and [client].
  *
- *   node --import tsx examples/calc/run.ts [queue]
+ *   node --import tsx examples/calc/run.ts [queue] [--nats nats://host:4222]
+ *
+ * With `--nats`, both programs run over that NATS broker (no queues then).
  *
  * Starts the server, waits until it listens, runs the client (whose last
  * call, the urgent `stop`, shuts the server down), waits for both to exit,
@@ -15,7 +17,7 @@ import { dirname, join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { MessageQueue } from '../../src/index.js'
-import { calcQueue } from './queue.js'
+import { calcQueue, natsUrl } from './queue.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 
@@ -121,6 +123,8 @@ function queueExists(name: string): boolean {
 
 async function main(): Promise<number> {
   const queue = calcQueue()
+  const args = process.argv.slice(2)
+  const nats = natsUrl(args)
   const problems: string[] = []
   const programs: Program[] = []
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -130,14 +134,14 @@ async function main(): Promise<number> {
     })
   }
 
-  say(`starting the server on ${queue}`)
-  const server = new Program('server', 'server.ts', [queue])
+  say(`starting the server on ${queue}${nats === undefined ? '' : ' over NATS'}`)
+  const server = new Program('server', 'server.ts', args)
   programs.push(server)
   let replyQueue: string | undefined
   try {
     await server.waitForLine(/^listening on /, 20_000)
     say('server is ready; starting the client')
-    const client = new Program('client', 'client.ts', [queue])
+    const client = new Program('client', 'client.ts', args)
     programs.push(client)
     client.waitForLine(/reply queue (\S+)$/, 20_000).then(
       (match) => {
@@ -157,11 +161,12 @@ async function main(): Promise<number> {
   if (serverCode !== 0) problems.push(`the server exited with code ${serverCode}`)
   else say('server exited')
 
-  const names = [queue, `${queue}.urgent`, ...(replyQueue === undefined ? [] : [replyQueue])]
+  // Over NATS there are no queues to leave behind.
+  const names = nats !== undefined ? [] : [queue, `${queue}.urgent`, ...(replyQueue === undefined ? [] : [replyQueue])]
   const left = names.filter(queueExists)
   for (const name of left) MessageQueue.unlink(name)
   if (left.length > 0) problems.push(`queues left behind (removed now): ${left.join(', ')}`)
-  else say(`no queues left behind (checked ${names.join(', ')})`)
+  else if (nats === undefined) say(`no queues left behind (checked ${names.join(', ')})`)
 
   if (problems.length > 0) {
     for (const problem of problems) say(`FAILED: ${problem}`)

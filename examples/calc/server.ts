@@ -1,7 +1,7 @@
 /**
  * The calc server, a program of its own:
  *
- *   node --import tsx examples/calc/server.ts [queue]
+ *   node --import tsx examples/calc/server.ts [queue] [--nats nats://host:4222]
  *
  * The queue comes from the first argument, else MQRPC_CALC_QUEUE, else
  * '/mqrpc-calc-example'. It serves the Calc service (./service.ts, through
@@ -13,7 +13,7 @@
  */
 import { Code, RpcError } from '../../src/index.js'
 import { type CalcHandlers, serveCalc } from './generated/calc/handlers.js'
-import { calcQueue } from './queue.js'
+import { calcQueue, calcTransport } from './queue.js'
 
 const TICK_MS = 200
 
@@ -60,7 +60,9 @@ async function main(): Promise<void> {
     },
   }
 
-  const server = await serveCalc(handlers, { queue })
+  // With --nats the same handlers serve over NATS: the one-line change.
+  const transport = await calcTransport()
+  const server = await serveCalc(handlers, { queue, ...(transport === undefined ? {} : { transport }) })
   server.on('session', (info) => console.log(`session ${info.id} opened by pid ${info.peer.pid ?? '?'} (${info.peer.principal})`))
   server.on('sessionEnd', (info, reason) => console.log(`session ${info.id} ended: ${reason.message}`))
   server.on('error', (error) => console.error(`error: ${error.message}`))
@@ -77,6 +79,7 @@ async function main(): Promise<void> {
       console.log(`shutting down (${why})`)
       clearInterval(ticker)
       await server.close()
+      await transport?.close()
       console.log('closed; queues removed')
     })().catch((error: unknown) => {
       console.error(`close failed: ${error instanceof Error ? error.message : String(error)}`)

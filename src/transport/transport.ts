@@ -211,6 +211,12 @@ export interface Transport {
   openPeer(replyAddress: string): PeerLink
   /** Why `address` cannot be an address of this transport, or undefined when it can. */
   addressProblem(address: string): string | undefined
+  /**
+   * Why `address` cannot be a client's reply path (as a HELLO names it), for
+   * transports whose reply paths are spelt unlike service addresses (a NATS
+   * inbox subject); `addressProblem` is used where this is absent.
+   */
+  replyAddressProblem?(address: string): string | undefined
   /** This transport's errors as status code names; undefined for errors it does not know. */
   statusOf(error: unknown): TransportStatus | undefined
   /** Releases what the transport holds for all its users (a broker connection); idempotent. */

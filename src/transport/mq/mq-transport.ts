@@ -27,20 +27,14 @@ import { processAlive } from './process-alive.js'
 import { queueNameProblem } from './queue-name-rules.js'
 import { DEFAULT_SERVICE_QUEUE_MODE, octalMode, REPLY_QUEUE_MODE, readableByOthers } from './queue-modes.js'
 import { pidOfReplyQueue, replyQueueName, urgentLaneName } from './queue-naming.js'
+import {
+  DEFAULT_REPLY_MAX_MESSAGES,
+  DEFAULT_REPLY_MESSAGE_SIZE,
+  DEFAULT_SERVICE_MAX_MESSAGES,
+  DEFAULT_SERVICE_MESSAGE_SIZE,
+} from './queue-defaults.js'
 import { removeQueue } from './remove-queue.js'
 import { claimQueue, replaceQueue } from './takeover.js'
-
-/** Slots of a reply queue. Defaults to 10, the usual msg_max. */
-export const DEFAULT_REPLY_MAX_MESSAGES = 10
-/**
- * Message size of a reply queue: small, so that dozens of clients fit in
- * one user's RLIMIT_MSGQUEUE budget; larger replies span several messages.
- */
-export const DEFAULT_REPLY_MESSAGE_SIZE = 1024
-/** Slots of each request queue. Defaults to 10, the usual msg_max. */
-export const DEFAULT_SERVICE_MAX_MESSAGES = 10
-/** Message size of each request queue. Defaults to 8192, the usual msgsize_max. */
-export const DEFAULT_SERVICE_MESSAGE_SIZE = 8192
 
 class QueueInbound implements Inbound {
   constructor(readonly queue: MessageQueue) {}

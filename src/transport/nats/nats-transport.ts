@@ -489,6 +489,16 @@ export class NatsTransport implements Transport {
     return serviceAddressProblem(address)
   }
 
+  /** Why `replyAddress` cannot be a client's reply subject (a literal subject outside the service and system ones). */
+  replyAddressProblem(replyAddress: string): string | undefined {
+    const problem = subjectProblem(replyAddress, 'reply subject')
+    if (problem !== undefined) return problem
+    if (replyAddress.startsWith(`${this.subjectPrefix}.`) || replyAddress.startsWith('$')) {
+      return `reply subject ${replyAddress} lies among service or system subjects; a reply path is an inbox`
+    }
+    return undefined
+  }
+
   private checkAddress(address: string): ServiceSubjects {
     const problem = this.addressProblem(address)
     if (problem !== undefined) throw new NatsTransportError('INVALID_ARGUMENT', problem)
@@ -616,15 +626,8 @@ export class NatsTransport implements Transport {
     if (nc === undefined || nc.isClosed()) {
       throw new NatsTransportError('UNAVAILABLE', `cannot answer ${replyAddress}: this NATS transport is not connected`)
     }
-    const problem = subjectProblem(replyAddress, 'reply subject')
+    const problem = this.replyAddressProblem(replyAddress)
     if (problem !== undefined) throw new NatsTransportError('INVALID_ARGUMENT', problem, { subject: replyAddress })
-    if (replyAddress.startsWith(`${this.subjectPrefix}.`) || replyAddress.startsWith('$')) {
-      throw new NatsTransportError(
-        'INVALID_ARGUMENT',
-        `reply subject ${replyAddress} lies among service or system subjects; a reply path is an inbox`,
-        { subject: replyAddress },
-      )
-    }
     const user = inboxUser(replyAddress, this.inboxRoot)
     const identity: VouchedIdentity = { principal: `nats:${user ?? ''}` }
     const outbound = new NatsOutbound(nc, replyAddress, () => replyAddress, pinningMark(this.instanceId, hex(8)))
