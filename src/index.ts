@@ -80,6 +80,14 @@ export {
 export { MemoryNetwork, type MemoryTransportOptions, memoryTransport } from './transport/memory/memory-transport.js'
 export { mqTransport } from './transport/mq/mq-transport.js'
 export type { Transport } from './transport/transport.js'
+/** Schema evolution: whether a client of one schema may talk to a server of another (what `mqrpc breaking` runs). */
+export {
+  type BreakingChange,
+  type Compatibility,
+  checkCompatibility,
+  type ServiceShape,
+} from './rpc/schema-compat.js'
+export { serviceShape } from './rpc/service.js'
 export type {
   KernelLimits,
   Message,

@@ -19,6 +19,10 @@ export { processAlive } from './transport/mq/process-alive.js'
 export { DEFAULT_SERVICE_QUEUE_MODE, REPLY_QUEUE_MODE } from './transport/mq/queue-modes.js'
 export { pidOfReplyQueue, replyQueueName, urgentLaneName } from './transport/mq/queue-naming.js'
 export { removeQueue } from './transport/mq/remove-queue.js'
+export { queueNameProblem } from './transport/mq/queue-name-rules.js'
+export { MessageQueue } from './transport/mq/message-queue.js'
+export { Code, codeName } from './protocol/code.js'
+export { RpcError } from './protocol/rpc-error.js'
 export { MemoryNetwork, memoryTransport } from './transport/memory/memory-transport.js'
 export type {
   Inbound,

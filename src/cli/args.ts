@@ -5,9 +5,9 @@
  * @module
  */
 import { type ParseArgsConfig, parseArgs } from 'node:util'
-import { Code, codeName } from '../protocol/code.js'
-import { RpcError } from '../protocol/rpc-error.js'
-import { queueNameProblem } from '../transport/mq/queue-name-rules.js'
+import { Code, codeName } from '../internal.js'
+import { RpcError } from '../internal.js'
+import { queueNameProblem } from '../internal.js'
 import { Exit } from './cli.js'
 import { printJson, toJsonValue } from './output.js'
 

@@ -4,9 +4,9 @@
  * cancels the call (the server's generator returns) and exits 0.
  * @module
  */
-import { codeName } from '../protocol/code.js'
-import { RpcError } from '../protocol/rpc-error.js'
-import type { CallOptions } from '../rpc/client-options.js'
+import { codeName } from '../internal.js'
+import { RpcError } from '../internal.js'
+import type { CallOptions } from '../index.js'
 import { errorJson, exitFor, onInterrupt } from './args.js'
 import { Exit } from './cli.js'
 import { jsonText, printJson } from './output.js'

@@ -21,7 +21,7 @@ import {
   RpcError,
   schemaFromJson,
 } from '../index.js'
-import type { Transport } from '../transport/transport.js'
+import type { Transport } from '../internal.js'
 import { addCleanup } from './args.js'
 import { isMqueueMounted, mqueueDir } from './queue-listing.js'
 

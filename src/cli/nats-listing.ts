@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { natsStatusOf } from '../transport/nats/nats-error.js'
+import { natsStatusOf } from '../transport/nats/index.js'
 import { CliFailure } from './args.js'
 import { Exit } from './cli.js'
 import { type NatsOptionValues, natsServer, natsTransportOf } from './nats-options.js'

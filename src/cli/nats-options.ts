@@ -7,7 +7,7 @@
  * local verbs never load it.
  * @module
  */
-import type { NatsTransport } from '../transport/nats/nats-transport.js'
+import type { NatsTransport } from '../transport/nats/index.js'
 import { queueArg, UsageError } from './args.js'
 
 /** The parseArgs options every NATS-capable verb accepts. */

@@ -8,8 +8,8 @@
  */
 import { existsSync } from 'node:fs'
 import { loadServices } from '../codegen/load-schema-module.js'
-import { type BreakingChange, checkCompatibility, type ServiceShape } from '../rpc/schema-compat.js'
-import { serviceShape } from '../rpc/service.js'
+import { type BreakingChange, checkCompatibility, type ServiceShape } from '../index.js'
+import { serviceShape } from '../index.js'
 import { expectPositionals, intOption, parseVerbArgs, queueArg, UsageError, verbRunner } from './args.js'
 import { Exit } from './cli.js'
 import { fetchDescription } from './dynamic-service.js'

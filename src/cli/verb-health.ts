@@ -3,8 +3,8 @@
  * `$health.check` and `$health.watch`), with exit codes a supervisor can use.
  * @module
  */
-import type { HealthStatus } from '../rpc/health.js'
-import { checkHealth, watchHealth } from '../rpc/health-client.js'
+import type { HealthStatus } from '../index.js'
+import { checkHealth, watchHealth } from '../index.js'
 import { expectPositionals, intOption, onInterrupt, parseVerbArgs, queueArg, verbRunner } from './args.js'
 import { Exit } from './cli.js'
 import { connectBare } from './dynamic-service.js'

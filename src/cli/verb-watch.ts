@@ -3,8 +3,8 @@
  * they come.
  * @module
  */
-import { codeName } from '../protocol/code.js'
-import type { RpcError } from '../protocol/rpc-error.js'
+import { codeName } from '../internal.js'
+import type { RpcError } from '../internal.js'
 import { CliFailure, errorJson, expectPositionals, intOption, onInterrupt, parseVerbArgs, verbRunner } from './args.js'
 import { Exit } from './cli.js'
 import { connectDynamic } from './dynamic-service.js'
