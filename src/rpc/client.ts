@@ -17,6 +17,7 @@ import { defaultTransport } from '../transport/mq/mq-transport.js'
 import type { ReplyPath, Transport } from '../transport/transport.js'
 import { setClampedTimeout } from '../util/settle-once.js'
 import { CallQueue } from './call-queue.js'
+import type { ClientEvents, ClientState } from './client-events.js'
 import { interceptClientCall, outgoingMetadata, requestBody } from './client-intercept.js'
 import { type CallOptions, type ClientOptions, type ResolvedClientOptions, resolveClientOptions } from './client-options.js'
 import { ClientHandshake } from './handshake-client.js'
@@ -24,44 +25,17 @@ import { silenceLimitMs, silentTooLong } from './heartbeat.js'
 import type { Metadata } from './metadata.js'
 import { PendingCall } from './pending-call.js'
 import { retryWithBackoff } from './reconnect.js'
-import { brokenMethodMessages, checkCompatibility, onlyMissing, type ServiceShape } from './schema-compat.js'
+import { judgeServerSchema } from './schema-compat.js'
 import {
   type AnyService,
-  type EventName,
-  type EventPayload,
   type MethodInput,
   type MethodName,
   type MethodOutput,
-  serviceShape,
 } from './service.js'
 import { NORMAL_PRIORITY, URGENT_PRIORITY } from './session.js'
 import { type ClientStream, ClientStreams, openStream, type StartedCall } from './stream-client.js'
 import type { ClientMethodOf } from './stream-types.js'
 import { toRpcError } from './transport-errors.js'
-
-/** Where a client stands. */
-export type ClientState = 'connecting' | 'open' | 'draining' | 'disconnected' | 'closed'
-
-/** Events a client emits: the service's own, typed from its schemas, and lifecycle events. */
-export type ClientEvents<S extends AnyService> = {
-  [K in EventName<S>]: [payload: EventPayload<S, K>]
-} & {
-  /** The first handshake finished. */
-  connect: []
-  /** The session was lost (server gone, restarted or shut down); calls in flight failed with UNAVAILABLE. */
-  disconnect: [reason: RpcError]
-  /** A new session was made after a disconnect. */
-  reconnect: []
-  /**
-   * The server's schema differs from the client's in ways that break some of
-   * its methods (named in the error's message and `details.methods`); calls
-   * to those fail with FAILED_PRECONDITION, the others work. Also emitted as
-   * a process warning.
-   */
-  incompatible: [error: RpcError]
-  /** Something went wrong that no call will report (a forged or malformed frame, a bad event). */
-  error: [error: Error]
-}
 
 /** The typed methods of a client of service `S`. */
 export type ClientMethods<S extends AnyService> = {
@@ -315,16 +289,7 @@ export class ServiceClient<S extends AnyService> extends EventEmitter<ClientEven
 
   /** A WELCOME with the server's shape: the schemas differ; find which methods it breaks. */
   private checkSchema(serverShape: unknown): void {
-    const broken = new Map<string, string>()
-    const refused = new Map<string, string>()
-    if (serverShape !== undefined) {
-      const mine = serviceShape(this.service) as ServiceShape
-      const { brokenMethods } = checkCompatibility(mine, serverShape as ServiceShape)
-      for (const [name, message] of brokenMethodMessages(mine, serverShape as ServiceShape)) {
-        broken.set(name, message)
-        if (!onlyMissing(brokenMethods.get(name) ?? [])) refused.set(name, message)
-      }
-    }
+    const { broken, refused } = judgeServerSchema(this.service, serverShape)
     const before = [...this.broken.keys()].join()
     this.broken = broken
     this.refused = refused

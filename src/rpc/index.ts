@@ -3,7 +3,8 @@
  * @module
  */
 export { Binary, type BinaryOptions } from './binary.js'
-export { type Client, ClientCore, ServiceClient, type ClientEvents, type ClientMethods, type ClientState, createClient } from './client.js'
+export { type Client, ClientCore, type ClientMethods, createClient, ServiceClient } from './client.js'
+export type { ClientEvents, ClientState } from './client-events.js'
 export type { CallOptions, ClientOptions } from './client-options.js'
 export { Code, codeName } from '../protocol/code.js'
 export type { CallContext, Peer } from './context.js'

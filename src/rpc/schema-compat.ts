@@ -9,6 +9,7 @@
  * @module
  */
 import { schemaKey } from './schema-nodes.js'
+import { type AnyService, serviceShape } from './service.js'
 import { isSubschema, type SideNames, type SubsetIssue } from './schema-subset.js'
 
 type Json = unknown
@@ -180,4 +181,27 @@ export function brokenMethodMessages(client: ServiceShape, server: ServiceShape)
     messages.set(name, `method '${name}' is incompatible with the server: ${changes.map(describeBreakingChange).join('; ')}`)
   }
   return messages
+}
+
+/**
+ * What a client makes of the server's shape (sent in WELCOME when the
+ * fingerprints differ): `broken`, every method of the client's schema that
+ * the server's breaks, with what differs; `refused`, those of them the
+ * client fails itself without sending (a method the server lacks still
+ * goes, and the server answers UNIMPLEMENTED).
+ */
+export function judgeServerSchema(
+  service: AnyService,
+  serverShape: unknown,
+): { broken: Map<string, string>; refused: Map<string, string> } {
+  const broken = new Map<string, string>()
+  const refused = new Map<string, string>()
+  if (serverShape === undefined) return { broken, refused }
+  const mine = serviceShape(service) as ServiceShape
+  const { brokenMethods } = checkCompatibility(mine, serverShape as ServiceShape)
+  for (const [name, message] of brokenMethodMessages(mine, serverShape as ServiceShape)) {
+    broken.set(name, message)
+    if (!onlyMissing(brokenMethods.get(name) ?? [])) refused.set(name, message)
+  }
+  return { broken, refused }
 }
