@@ -34,19 +34,44 @@ function send(socket: Socket, value: unknown): void {
   socket.write(frame(value))
 }
 
-/** Calls `onFrame` with each whole frame body read from `socket`. */
+/**
+ * Calls `onFrame` with each whole frame body read from `socket`. Chunks of a
+ * large frame are kept in a list and joined once the frame is complete, so a
+ * 1 MiB body costs one copy, not one per 64 KiB read.
+ */
 function readFrames(socket: Socket, onFrame: (body: Buffer) => void): void {
   let buffered: Buffer = Buffer.alloc(0)
+  let parts: Buffer[] = []
+  let partsLength = 0
+  let needed = 0
   socket.on('data', (chunk: Buffer) => {
-    buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk])
+    if (needed > 0) {
+      parts.push(chunk)
+      partsLength += chunk.length
+      if (partsLength < needed) return
+      buffered = Buffer.concat(parts, partsLength)
+      parts = []
+      partsLength = 0
+      needed = 0
+    } else {
+      buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk])
+    }
     let at = 0
     while (buffered.length - at >= 4) {
       const length = buffered.readUInt32LE(at)
-      if (buffered.length - at - 4 < length) break
+      if (buffered.length - at - 4 < length) {
+        needed = 4 + length
+        break
+      }
       onFrame(buffered.subarray(at + 4, at + 4 + length))
       at += 4 + length
     }
     buffered = buffered.subarray(at)
+    if (needed > 0) {
+      parts = [buffered]
+      partsLength = buffered.length
+      buffered = Buffer.alloc(0)
+    }
   })
 }
 
@@ -119,4 +144,14 @@ export class SocketClient {
   close(): Promise<void> {
     return new Promise((resolve) => this.socket.end(resolve))
   }
+}
+
+/** The contender interface of bench/contenders.ts. */
+export function serve(address: string, methods: Readonly<Record<string, Method>>): Promise<{ close(): Promise<void> }> {
+  return serveSocket(address, methods)
+}
+
+/** The contender interface of bench/contenders.ts. */
+export function connect(address: string): Promise<SocketClient> {
+  return SocketClient.connect(address)
 }

@@ -17,6 +17,8 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { peerScript } from './bundle.js'
+import type { BenchReport, PingPongRow } from './results.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 
@@ -27,10 +29,10 @@ interface Result {
   p99_us: number
 }
 
-interface Row extends Result {
-  impl: string
-  cpus: string
-}
+/** The Node rows' labels, by MessageQueue mode (bench/pingpong-node.ts). */
+export const NODE_PROMISE = 'MessageQueue <-> MessageQueue'
+export const NODE_CONSUME = 'MessageQueue consume()/trySend()'
+export const C_ROW = 'C <-> C (mq_send/mq_receive)'
 
 function hasTaskset(): boolean {
   try {
@@ -70,14 +72,18 @@ function run(argv: readonly string[]): Promise<Result> {
 
 const fmt = (n: number, digits = 1) => n.toFixed(digits)
 
-/** Runs the ping-pong benchmark and prints its table. */
-export default async function pingpong(argv: readonly string[] = []): Promise<void> {
+/** Runs the ping-pong benchmark, prints its table, and returns its rows. */
+export default async function pingpong(argv: readonly string[] = []): Promise<Partial<BenchReport>> {
   const { values } = parseArgs({
     args: [...argv],
-    options: { rounds: { type: 'string', default: '20000' }, size: { type: 'string', default: '64' } },
+    options: {
+      rounds: { type: 'string' },
+      size: { type: 'string', default: '64' },
+      quick: { type: 'boolean', default: false },
+    },
     allowPositionals: false,
   })
-  const rounds = Number(values.rounds)
+  const rounds = Number(values.rounds ?? (values.quick ? 2000 : 20000))
   const size = Number(values.size)
 
   const dir = mkdtempSync(join(tmpdir(), 'mqrpc-bench-'))
@@ -85,18 +91,30 @@ export default async function pingpong(argv: readonly string[] = []): Promise<vo
     const cBinary = join(dir, 'pingpong')
     execFileSync('cc', ['-O2', '-Wall', '-Wextra', '-o', cBinary, join(here, 'pingpong.c'), '-lrt'], { stdio: 'inherit' })
     chmodSync(cBinary, 0o755)
-    const nodeSide = [process.execPath, '--import', 'tsx', join(here, 'pingpong-node.ts'), 'ping', String(rounds), String(size)]
+    const warmup = String(Math.min(2000, rounds / 10))
+    const nodeSide = (mode: string) => [
+      process.execPath,
+      peerScript('pingpong-node'),
+      'ping',
+      String(rounds),
+      String(size),
+      warmup,
+      mode,
+    ]
     const placements: [string, string[]][] = [['any', []]]
-    if (hasTaskset()) placements.push(['pinned to CPU 0', ['taskset', '-c', '0']])
+    if (values.quick) console.log('(quick: pinned runs skipped)')
+    else if (hasTaskset()) placements.push(['pinned to CPU 0', ['taskset', '-c', '0']])
     else console.log('(taskset not found: pinned runs skipped)')
 
     console.log(`ping-pong: ${size}-byte message, ${rounds} round trips, two processes, two queues`)
-    const rows: Row[] = []
+    const rows: PingPongRow[] = []
     for (const [cpus, wrapper] of placements) {
       for (const [impl, command] of [
-        ['C <-> C (mq_send/mq_receive)', [cBinary, String(rounds), String(size)]],
-        ['MessageQueue <-> MessageQueue', nodeSide],
+        [C_ROW, [cBinary, String(rounds), String(size)]],
+        [NODE_PROMISE, nodeSide('promise')],
+        [NODE_CONSUME, nodeSide('consume')],
       ] as const) {
+        console.log(`  ${impl}, ${cpus}`)
         const result = await run([...wrapper, ...command])
         rows.push({ impl, cpus, ...result })
       }
@@ -111,11 +129,16 @@ export default async function pingpong(argv: readonly string[] = []): Promise<vo
     console.log(widths.map((w) => '-'.repeat(w)).join('  '))
     for (const row of table) console.log(line(row))
     for (const [cpus] of placements) {
-      const [c, node] = rows.filter((r) => r.cpus === cpus)
-      if (c === undefined || node === undefined) continue
-      const ratio = node.seconds / node.rounds / (c.seconds / c.rounds)
-      console.log(`${cpus}: MessageQueue round trip costs ${fmt(ratio, 2)}x C (median ${fmt(node.median_us / c.median_us, 2)}x)`)
+      const [c, ...nodes] = rows.filter((r) => r.cpus === cpus)
+      if (c === undefined) continue
+      for (const node of nodes) {
+        const ratio = node.seconds / node.rounds / (c.seconds / c.rounds)
+        console.log(
+          `${cpus}: ${node.impl} round trip costs ${fmt(ratio, 2)}x C (median ${fmt(node.median_us / c.median_us, 2)}x)`,
+        )
+      }
     }
+    return { pingpong: rows }
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }

@@ -5,12 +5,10 @@
  * @module
  */
 import { type ChildProcess, spawn } from 'node:child_process'
-import { dirname, join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { fileURLToPath } from 'node:url'
+import { peerScript } from './bundle.js'
 
-const peer = join(dirname(fileURLToPath(import.meta.url)), 'rpc-peer.ts')
-
+/** One bench/rpc-peer.ts process: its output lines, its result, and stopping it. */
 export class Proc {
   readonly child: ChildProcess
   readonly exited: Promise<number | null>
@@ -18,15 +16,20 @@ export class Proc {
   private stderr = ''
   private readonly watchers = new Set<() => void>()
 
-  /** Runs `node --import tsx bench/rpc-peer.ts <role> <json config>` under `wrapper`. */
+  /** Runs bench/rpc-peer.ts (bundled) as `<role> <json config>` under `wrapper`. */
   constructor(
     readonly role: string,
     config: unknown,
     wrapper: readonly string[] = [],
   ) {
-    const argv = [...wrapper, process.execPath, '--import', 'tsx', peer, role, JSON.stringify(config)]
-    this.child = spawn(argv[0] as string, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] })
+    const argv = [...wrapper, process.execPath, peerScript('rpc-peer'), role, JSON.stringify(config)]
+    this.child = spawn(argv[0] as string, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] })
+    this.child.stdin?.on('error', () => undefined) // a peer that exited early: its exit code tells
     createInterface({ input: this.child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
+      if (line.startsWith('progress:')) {
+        console.log(`    ${role}${line.slice('progress:'.length)}`)
+        return
+      }
       this.lines.push(line)
       for (const watcher of this.watchers) watcher()
     })
@@ -40,6 +43,11 @@ export class Proc {
         for (const watcher of this.watchers) watcher()
       })
     })
+  }
+
+  /** Writes one line to the process's stdin (the swarm role waits for "go"). */
+  tell(line: string): void {
+    this.child.stdin?.write(`${line}\n`)
   }
 
   private get running(): boolean {

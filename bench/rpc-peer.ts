@@ -1,41 +1,33 @@
 /**
  * One process of bench/rpc.ts. Usage: `rpc-peer.ts <role> '<json config>'`.
  *
- *   server  {impl: 'mqrpc', queue, concurrency?} | {impl: 'socket', path}
- *           serves the echo service, prints "ready", closes cleanly on SIGTERM.
- *   client  {impl, address, warmup, calls, inFlight, warmupSeconds, seconds}
- *           `calls` echo calls one at a time (after `warmup`), then `inFlight`
- *           at once for `seconds`; prints {median_us, p99_us, calls_per_s}.
- *   load    {queue, inFlight, burnMs}
- *           keeps `inFlight` burn calls going; prints "loading" once the
- *           first returns; on SIGTERM stops, and prints {calls, seconds}.
- *   probe   {queue, warmup, seconds, maxCalls}
- *           alternates urgent and bulk echo calls for `seconds` (at most
- *           `maxCalls` of each); prints {urgent: Summary, bulk: Summary}.
+ *   server  {contender, address, concurrency?, sessions?}
+ *           serves the bench methods, prints "ready", closes on SIGTERM.
+ *   client  {contender, address, warmup, calls, inFlight[], warmupSeconds, seconds, sizes[]}
+ *           one call at a time, then each in-flight count for `seconds`,
+ *           then each body size one at a time; prints a ClientResult.
+ *   swarm   {contender, address, inFlight, warmupSeconds, seconds}
+ *           warms up, prints "ready", waits for "go" on stdin, keeps
+ *           `inFlight` calls going for `seconds`; prints {calls, seconds}.
+ *   soak    {contender, address, calls, inFlight, samples}
+ *           makes `calls` calls, asking the server for its RSS `samples`
+ *           times on the way; prints {samples: [[calls, rss]...]}.
+ *   idlers  {address, sessions}   (mqrpc) opens `sessions` clients, prints
+ *           "open", and holds them until SIGTERM.
+ *   load    {queue, inFlight, burnMs}   (mqrpc) keeps burn calls going;
+ *           prints "loading" once one returns; on SIGTERM prints {calls, seconds}.
+ *   probe   {queue, warmup, seconds, maxCalls}   (mqrpc) alternates urgent
+ *           and bulk echo calls; prints {urgent: Summary, bulk: Summary}.
+ *
+ * Lines starting with "progress:" are relayed by the parent as they come.
  * @module
  */
-import { createClient, createServer } from 'mqrpc'
-import { Echo, echoHandlers, PAYLOAD } from './echo-service.js'
-import { SocketClient, serveSocket } from './msgpack-socket.js'
-
-/** Percentiles of a set of round trips, in microseconds. */
-export interface Summary {
-  readonly n: number
-  readonly median_us: number
-  readonly p99_us: number
-}
-
-function summarize(samples: number[]): Summary {
-  const sorted = Float64Array.from(samples).sort()
-  return {
-    n: sorted.length,
-    median_us: sorted[Math.floor(sorted.length / 2)] ?? Number.NaN,
-    p99_us: sorted[Math.floor((sorted.length - 1) * 0.99)] ?? Number.NaN,
-  }
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-const now = () => performance.now()
+import { createInterface } from 'node:readline'
+import { createClient, createServer } from '../src/index.js'
+import { contender, type RpcClient } from './contenders.js'
+import { BENCH_METHODS, Echo, echoHandlers, PAYLOAD, payloadOf } from './echo-service.js'
+import type { ClientResult, SizeResult, Throughput } from './results.js'
+import { cpuUs, now, sleep, summarize } from './summary.js'
 
 /** Resolves on the first SIGTERM or SIGINT (roles that do not call it die of them as usual). */
 function terminated(): Promise<void> {
@@ -45,31 +37,38 @@ function terminated(): Promise<void> {
   })
 }
 
-type Echoer = { echo(): Promise<unknown>; close(): Promise<void> }
+type Target = { contender: string; address: string }
 
-async function connect(impl: string, address: string): Promise<Echoer> {
-  if (impl === 'mqrpc') {
-    const client = await createClient(Echo, { queue: address })
-    return { echo: () => client.echo({ s: PAYLOAD }), close: () => client.close() }
+async function connect(config: Target): Promise<RpcClient> {
+  return (await contender(config.contender).load()).connect(config.address)
+}
+
+function echoOf(peer: RpcClient, payload: string): () => Promise<void> {
+  const args = { s: payload }
+  return async () => {
+    if ((await peer.call('echo', args)) !== payload) throw new Error('echo returned something else')
   }
-  const client = await SocketClient.connect(address)
-  return { echo: () => client.call('echo', { s: PAYLOAD }), close: () => client.close() }
 }
 
-async function checked(echo: () => Promise<unknown>): Promise<void> {
-  if ((await echo()) !== PAYLOAD) throw new Error('echo returned something else')
+async function serverCpuUs(peer: RpcClient): Promise<number> {
+  return ((await peer.call('stats', {})) as { cpuUs: number }).cpuUs
 }
 
-async function server(config: { impl: string; queue?: string; path?: string; concurrency?: number }): Promise<void> {
+async function server(config: Target & { concurrency?: number; sessions?: number }): Promise<void> {
   const ended = terminated()
   let close: () => Promise<void>
-  if (config.impl === 'mqrpc') {
-    const concurrency = config.concurrency === undefined ? {} : { concurrency: config.concurrency }
-    const s = await createServer(Echo, echoHandlers, { queue: config.queue as string, ...concurrency })
+  if (config.contender === 'mqrpc' && (config.concurrency !== undefined || config.sessions !== undefined)) {
+    const options = {
+      queue: config.address,
+      ...(config.concurrency === undefined ? {} : { concurrency: config.concurrency }),
+      // The idle-sessions run holds more sessions of one user than the defaults allow.
+      ...(config.sessions === undefined ? {} : { maxSessions: config.sessions, maxSessionsPerPrincipal: config.sessions }),
+    }
+    const s = await createServer(Echo, echoHandlers, options)
     s.on('error', (error) => console.error(error.message))
     close = () => s.close()
   } else {
-    const s = await serveSocket(config.path as string, { echo: (args) => (args as { s: string }).s })
+    const s = await (await contender(config.contender).load()).serve(config.address, BENCH_METHODS)
     close = () => s.close()
   }
   console.log('ready')
@@ -77,48 +76,156 @@ async function server(config: { impl: string; queue?: string; path?: string; con
   await close()
 }
 
-async function client(config: {
-  impl: string
-  address: string
-  warmup: number
-  calls: number
-  inFlight: number
-  warmupSeconds: number
-  seconds: number
-}): Promise<void> {
-  const peer = await connect(config.impl, config.address)
-  try {
-    for (let i = 0; i < config.warmup; i++) await checked(peer.echo)
-    const samples: number[] = []
-    for (let i = 0; i < config.calls; i++) {
-      const t0 = now()
-      await checked(peer.echo)
-      samples.push((now() - t0) * 1000)
+/** Keeps `inFlight` calls going from `warmupSeconds` until `seconds` later; returns calls/s and CPU per call. */
+async function sustain(peer: RpcClient, inFlight: number, warmupSeconds: number, seconds: number): Promise<Throughput> {
+  const echo = echoOf(peer, PAYLOAD)
+  let counting = false
+  let stop = false
+  let done = 0
+  const worker = async () => {
+    while (!stop) {
+      await echo()
+      if (counting) done++
     }
-    const latency = summarize(samples)
+  }
+  const workers = Array.from({ length: inFlight }, worker)
+  await sleep(warmupSeconds * 1000)
+  const server0 = await serverCpuUs(peer)
+  const client0 = cpuUs()
+  counting = true
+  const t0 = now()
+  await sleep(seconds * 1000)
+  counting = false
+  const elapsed = (now() - t0) / 1000
+  const client1 = cpuUs()
+  const calls = done
+  const server1 = await serverCpuUs(peer)
+  stop = true
+  await Promise.all(workers)
+  return {
+    inFlight,
+    calls_per_s: calls / elapsed,
+    client_us: (client1 - client0) / calls,
+    server_us: (server1 - server0) / calls,
+  }
+}
 
-    let counting = false
-    let stop = false
-    let done = 0
-    const worker = async () => {
-      while (!stop) {
-        await checked(peer.echo)
-        if (counting) done++
-      }
-    }
-    const workers = Array.from({ length: config.inFlight }, worker)
-    await sleep(config.warmupSeconds * 1000)
-    counting = true
+/** `calls` round trips of one echo at a time; returns their samples (microseconds). */
+async function oneAtATime(echo: () => Promise<void>, calls: number): Promise<number[]> {
+  const samples: number[] = []
+  for (let i = 0; i < calls; i++) {
     const t0 = now()
-    await sleep(config.seconds * 1000)
-    counting = false
-    const elapsed = (now() - t0) / 1000
-    stop = true
-    await Promise.all(workers)
-    console.log(JSON.stringify({ ...latency, calls_per_s: done / elapsed }))
+    await echo()
+    samples.push((now() - t0) * 1000)
+  }
+  return samples
+}
+
+async function client(
+  config: Target & {
+    warmup: number
+    calls: number
+    inFlight: readonly number[]
+    warmupSeconds: number
+    seconds: number
+    sizes: readonly { bytes: number; calls: number }[]
+  },
+): Promise<void> {
+  const peer = await connect(config)
+  try {
+    const echo = echoOf(peer, PAYLOAD)
+    for (let i = 0; i < config.warmup; i++) await echo()
+    const server0 = await serverCpuUs(peer)
+    const client0 = cpuUs()
+    const samples = await oneAtATime(echo, config.calls)
+    const client1 = cpuUs()
+    const server1 = await serverCpuUs(peer)
+    const latency = {
+      ...summarize(samples),
+      client_us: (client1 - client0) / config.calls,
+      server_us: (server1 - server0) / config.calls,
+    }
+    console.log(`progress: one at a time, median ${latency.median_us.toFixed(1)} us`)
+    const throughput: Throughput[] = []
+    for (const inFlight of config.inFlight) {
+      const result = await sustain(peer, inFlight, config.warmupSeconds, config.seconds)
+      console.log(`progress: ${inFlight} in flight, ${result.calls_per_s.toFixed(0)} calls/s`)
+      throughput.push(result)
+    }
+    const sizes: SizeResult[] = []
+    for (const { bytes, calls } of config.sizes) {
+      const sized = echoOf(peer, payloadOf(bytes))
+      await oneAtATime(sized, Math.max(2, Math.ceil(calls / 10)))
+      const t0 = now()
+      const round = summarize(await oneAtATime(sized, calls))
+      const seconds = (now() - t0) / 1000
+      sizes.push({ ...round, bytes, mb_per_s: (bytes * calls) / seconds / 1e6 })
+      console.log(`progress: ${bytes}-byte bodies, median ${round.median_us.toFixed(1)} us`)
+    }
+    const result: ClientResult = { latency, throughput, sizes }
+    console.log(JSON.stringify(result))
   } finally {
     await peer.close()
   }
+}
+
+async function swarm(config: Target & { inFlight: number; warmupSeconds: number; seconds: number }): Promise<void> {
+  const peer = await connect(config)
+  try {
+    const echo = echoOf(peer, PAYLOAD)
+    for (let i = 0; i < 200; i++) await echo()
+    console.log('ready')
+    const lines = createInterface({ input: process.stdin })
+    await new Promise<void>((resolve) => lines.once('line', () => resolve()))
+    lines.close()
+    const result = await sustain(peer, config.inFlight, config.warmupSeconds, config.seconds)
+    console.log(JSON.stringify(result))
+  } finally {
+    await peer.close()
+  }
+}
+
+async function soak(config: Target & { calls: number; inFlight: number; samples: number }): Promise<void> {
+  const peer = await connect(config)
+  try {
+    const echo = echoOf(peer, PAYLOAD)
+    const every = Math.max(1, Math.floor(config.calls / config.samples))
+    const samples: [number, number][] = []
+    let started = 0
+    let nextSample = 0
+    const rss = async (calls: number) => {
+      samples.push([calls, ((await peer.call('stats', {})) as { rss: number }).rss])
+    }
+    const worker = async () => {
+      while (started < config.calls) {
+        started++
+        await echo()
+        if (started >= nextSample) {
+          nextSample += every
+          await rss(started)
+          console.log(`progress: ${started} calls, server RSS ${((samples.at(-1)?.[1] ?? 0) / 2 ** 20).toFixed(1)} MiB`)
+        }
+      }
+    }
+    await Promise.all(Array.from({ length: config.inFlight }, worker))
+    await rss(started)
+    console.log(JSON.stringify({ samples }))
+  } finally {
+    await peer.close()
+  }
+}
+
+async function idlers(config: { address: string; sessions: number }): Promise<void> {
+  const ended = terminated()
+  const clients = []
+  // Small reply queues: idle sessions need no room, and a hundred default
+  // ones (10 x 1 KiB each) would use up one user's RLIMIT_MSGQUEUE budget.
+  const small = { replyMaxMessages: 2, replyMessageSize: 512 }
+  for (let i = 0; i < config.sessions; i++) clients.push(await createClient(Echo, { queue: config.address, ...small }))
+  console.log('open')
+  await ended
+  await Promise.all(clients.map((c) => c.close()))
+  console.log(JSON.stringify({ sessions: clients.length }))
 }
 
 async function load(config: { queue: string; inFlight: number; burnMs: number }): Promise<void> {
@@ -152,11 +259,14 @@ async function load(config: { queue: string; inFlight: number; burnMs: number })
 async function probe(config: { queue: string; warmup: number; seconds: number; maxCalls: number }): Promise<void> {
   const c = await createClient(Echo, { queue: config.queue })
   try {
-    const urgent = () => c.echo({ s: PAYLOAD }, { priority: 'urgent' })
-    const bulk = () => c.echo({ s: PAYLOAD })
+    const check = (value: string) => {
+      if (value !== PAYLOAD) throw new Error('echo returned something else')
+    }
+    const urgent = async () => check(await c.echo({ s: PAYLOAD }, { priority: 'urgent' }))
+    const bulk = async () => check(await c.echo({ s: PAYLOAD }))
     for (let i = 0; i < config.warmup; i++) {
-      await checked(urgent)
-      await checked(bulk)
+      await urgent()
+      await bulk()
     }
     const samples = { urgent: [] as number[], bulk: [] as number[] }
     const until = now() + config.seconds * 1000
@@ -166,7 +276,7 @@ async function probe(config: { queue: string; warmup: number; seconds: number; m
         ['bulk', bulk],
       ] as const) {
         const t0 = now()
-        await checked(call)
+        await call()
         samples[lane].push((now() - t0) * 1000)
       }
     }
@@ -176,7 +286,7 @@ async function probe(config: { queue: string; warmup: number; seconds: number; m
   }
 }
 
-const ROLES: Record<string, (config: never) => Promise<void>> = { server, client, load, probe }
+const ROLES: Record<string, (config: never) => Promise<void>> = { server, client, swarm, soak, idlers, load, probe }
 
 const [role, json] = process.argv.slice(2)
 const run = ROLES[role ?? '']

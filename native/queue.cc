@@ -64,6 +64,7 @@ class Queue : public Napi::ObjectWrap<Queue> {
                            InstanceAccessor<&Queue::Created>("created"),
                            InstanceAccessor<&Queue::IsOpen>("isOpen"),
                            InstanceMethod<&Queue::Send>("send"),
+                           InstanceMethod<&Queue::BindReceive>("bindReceive"),
                            InstanceMethod<&Queue::ReceiveMany>("receiveMany"),
                            InstanceMethod<&Queue::GetAttr>("getattr"),
                            InstanceMethod<&Queue::SetAttr>("setattr"),
@@ -216,45 +217,72 @@ class Queue : public Napi::ObjectWrap<Queue> {
     }
   }
 
-  // receiveMany(buffer, slotSize, lengths, priorities, max) -> count.
-  // Reads up to `max` waiting messages into consecutive slots of `buffer`,
-  // each slot `slotSize` bytes (at least the queue's mq_msgsize), so a burst
-  // costs one crossing into C++ instead of one per message. Returns 0 when
-  // the queue is empty.
-  Napi::Value ReceiveMany(const Napi::CallbackInfo& info) {
+  // bindReceive(buffer, slotSize, lengths, priorities): the arrays every
+  // receive fills from now on, bound once so that a receive costs no
+  // look-ups of typed arrays. Held by references: JavaScript cannot free
+  // them while bound, and an ArrayBuffer's memory never moves.
+  Napi::Value BindReceive(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (!CheckOpen(env, "mq_receive")) return env.Undefined();
-    if (info.Length() < 5 || !info[0].IsTypedArray() || !info[2].IsTypedArray() || !info[3].IsTypedArray()) {
-      ThrowType(env, "receiveMany(buffer, slotSize, lengths, priorities, max)");
+    if (info.Length() < 4 || !info[0].IsTypedArray() || !info[1].IsNumber() || !info[2].IsTypedArray() ||
+        !info[3].IsTypedArray()) {
+      ThrowType(env, "bindReceive(buffer, slotSize, lengths, priorities)");
       return env.Undefined();
     }
     Napi::Uint8Array buffer = info[0].As<Napi::Uint8Array>();
-    size_t slot_size = info[1].As<Napi::Number>().Uint32Value();
     Napi::Int32Array lengths = info[2].As<Napi::Int32Array>();
     Napi::Uint32Array priorities = info[3].As<Napi::Uint32Array>();
-    size_t max = info[4].As<Napi::Number>().Uint32Value();
+    size_t slot_size = info[1].As<Napi::Number>().Uint32Value();
     size_t slots = slot_size == 0 ? 0 : buffer.ByteLength() / slot_size;
-    if (max > slots) max = slots;
-    if (max > lengths.ElementLength()) max = lengths.ElementLength();
-    if (max > priorities.ElementLength()) max = priorities.ElementLength();
+    if (slots > lengths.ElementLength()) slots = lengths.ElementLength();
+    if (slots > priorities.ElementLength()) slots = priorities.ElementLength();
+    bound_buffer_ = Napi::Persistent(static_cast<Napi::Object>(buffer));
+    bound_lengths_ = Napi::Persistent(static_cast<Napi::Object>(lengths));
+    bound_priorities_ = Napi::Persistent(static_cast<Napi::Object>(priorities));
+    recv_base_ = reinterpret_cast<char*>(buffer.Data());
+    recv_lengths_ = lengths.Data();
+    recv_priorities_ = priorities.Data();
+    recv_slot_size_ = slot_size;
+    recv_slots_ = slots;
+    return env.Undefined();
+  }
 
-    char* base = reinterpret_cast<char*>(buffer.Data());
+  // Reads up to `max` waiting messages into the bound slots. Returns how
+  // many (0 when the queue is empty), or -errno when the first read fails;
+  // a failure after some messages ends the batch (messages already taken
+  // must not be lost) and comes back on the next read.
+  long Drain(size_t max) {
+    if (fd_ == kNoQueue) return -EBADF;
+    if (max > recv_slots_) max = recv_slots_;
     size_t count = 0;
     while (count < max) {
       unsigned priority = 0;
-      ssize_t n = mq_receive(fd_, base + count * slot_size, slot_size, &priority);
+      ssize_t n = mq_receive(fd_, recv_base_ + count * recv_slot_size_, recv_slot_size_, &priority);
       if (n < 0) {
         if (errno == EINTR) continue;
-        if (errno == EAGAIN) break;
-        // Messages already taken must not be lost: report them now; the
-        // error will come back on the next call.
-        if (count > 0) break;
-        ThrowErrno(env, errno, "mq_receive");
-        return env.Undefined();
+        if (errno == EAGAIN || count > 0) break;
+        return -errno;
       }
-      lengths[count] = static_cast<int32_t>(n);
-      priorities[count] = priority;
+      recv_lengths_[count] = static_cast<int32_t>(n);
+      recv_priorities_[count] = priority;
       ++count;
+    }
+    return static_cast<long>(count);
+  }
+
+  // receiveMany(max) -> count: up to `max` waiting messages into the slots
+  // bound by bindReceive, so a burst costs one crossing into C++ instead of
+  // one per message. Returns 0 when the queue is empty.
+  Napi::Value ReceiveMany(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!CheckOpen(env, "mq_receive")) return env.Undefined();
+    if (info.Length() < 1 || !info[0].IsNumber()) {
+      ThrowType(env, "receiveMany(max)");
+      return env.Undefined();
+    }
+    long count = Drain(info[0].As<Napi::Number>().Uint32Value());
+    if (count < 0) {
+      ThrowErrno(env, static_cast<int>(-count), "mq_receive");
+      return env.Undefined();
     }
     return Napi::Number::New(env, static_cast<double>(count));
   }
@@ -307,10 +335,15 @@ class Queue : public Napi::ObjectWrap<Queue> {
     return result;
   }
 
-  // watch(events, callback(status, events)): events is a mask of 1
-  // (readable) and 2 (writable); 0 stops watching and lets go of the
-  // callback. While watching, the callback and this object are held
-  // strongly (a wait in progress keeps its queue alive); otherwise not.
+  // watch(events, callback(status, events, drained, receiveErrno), drainMax):
+  // events is a mask of 1 (readable) and 2 (writable); 0 stops watching and
+  // lets go of the callback. With drainMax > 0, a readable queue is read
+  // here, up to drainMax messages into the bound slots, before the callback
+  // hears of it: one crossing per wake-up instead of two. `drained` says
+  // how many (-1 when nothing was read here); a failed first read passes
+  // its errno and leaves the messages for JavaScript to read.
+  // While watching, the callback and this object are held strongly (a wait
+  // in progress keeps its queue alive); otherwise not.
   Napi::Value Watch(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!CheckOpen(env, "poll")) return env.Undefined();
@@ -338,6 +371,7 @@ class Queue : public Napi::ObjectWrap<Queue> {
     }
     Napi::Function callback = info[1].As<Napi::Function>();
     if (callback_.IsEmpty() || callback_.Value() != callback) callback_ = Napi::Persistent(callback);
+    drain_max_ = info.Length() >= 3 && info[2].IsNumber() ? info[2].As<Napi::Number>().Uint32Value() : 0;
     if (!pinned_) {
       pinned_ = true;
       Ref();
@@ -371,21 +405,30 @@ class Queue : public Napi::ObjectWrap<Queue> {
     // call, even if the callback closes the queue or stops watching.
     napi_value receiver = nullptr;
     napi_value callback = nullptr;
-    napi_value argv[2] = {nullptr, nullptr};
+    napi_value argv[4] = {nullptr, nullptr, nullptr, nullptr};
     int mask = 0;
     if (uv_events & UV_READABLE) mask |= kReadable;
     if (uv_events & UV_WRITABLE) mask |= kWritable;
+    long drained = -1;
+    int receive_errno = 0;
+    if (status >= 0 && (mask & kReadable) && self->drain_max_ > 0) {
+      long n = self->Drain(self->drain_max_);
+      if (n >= 0) drained = n;
+      else receive_errno = static_cast<int>(-n);
+    }
     napi_ref self_ref = static_cast<const Napi::Reference<Napi::Object>&>(*self);
     napi_ref callback_ref = self->callback_;
     if (napi_get_reference_value(env, self_ref, &receiver) == napi_ok && receiver != nullptr &&
         napi_get_reference_value(env, callback_ref, &callback) == napi_ok && callback != nullptr &&
         napi_create_uint32(env, static_cast<uint32_t>(status < 0 ? -status : 0), &argv[0]) == napi_ok &&
-        napi_create_uint32(env, static_cast<uint32_t>(mask), &argv[1]) == napi_ok) {
+        napi_create_uint32(env, static_cast<uint32_t>(mask), &argv[1]) == napi_ok &&
+        napi_create_int32(env, static_cast<int32_t>(drained), &argv[2]) == napi_ok &&
+        napi_create_int32(env, receive_errno, &argv[3]) == napi_ok) {
       // napi_make_callback, not napi_call_function: it runs the microtask
       // queue afterwards, so promises settled by the callback resume before
       // libuv polls again.
       napi_value result = nullptr;
-      if (napi_make_callback(env, nullptr, receiver, callback, 2, argv, &result) != napi_ok) {
+      if (napi_make_callback(env, nullptr, receiver, callback, 4, argv, &result) != napi_ok) {
         // A throw from the callback has no JS caller to land in: report it
         // as an uncaught exception instead of leaving it pending in C++
         // (a no-op when the environment is being torn down).
@@ -407,6 +450,17 @@ class Queue : public Napi::ObjectWrap<Queue> {
   bool pinned_ = false;
   Watcher watcher_;
   Napi::FunctionReference callback_;
+  // Messages read in OnReady before the callback runs (0: the callback reads).
+  size_t drain_max_ = 0;
+  // The receive slots of bindReceive, and the references that keep them alive.
+  Napi::ObjectReference bound_buffer_;
+  Napi::ObjectReference bound_lengths_;
+  Napi::ObjectReference bound_priorities_;
+  char* recv_base_ = nullptr;
+  int32_t* recv_lengths_ = nullptr;
+  uint32_t* recv_priorities_ = nullptr;
+  size_t recv_slot_size_ = 0;
+  size_t recv_slots_ = 0;
 };
 
 Napi::Value Unlink(const Napi::CallbackInfo& info) {

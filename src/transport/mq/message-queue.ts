@@ -11,7 +11,7 @@
  */
 import { addon } from './load-addon.js'
 import { MqError, QUEUE_CLOSED, toMqError } from './mq-error.js'
-import { type NativeAccess, type NativeQueue, READABLE, WRITABLE } from './native.js'
+import { type NativeAccess, type NativeQueue, READABLE, type ReadyCallback, WRITABLE } from './native.js'
 import { queueNameProblem } from './queue-name-rules.js'
 import { abortedError, Waiter, type WaitOptions } from './waiter.js'
 
@@ -135,8 +135,16 @@ export class MessageQueue implements AsyncIterable<Message> {
   private readonly native: NativeQueue
   private closed = false
   private watching = 0
+  // How many messages the addon reads as it wakes us (consume mode), as last told.
+  private drainMax = 0
+  private unwatchScheduled = false
   // Held by the addon only while watching: an idle queue is collectable.
-  private readonly onReadyCallback = (status: number, events: number): void => this.onReady(status, events)
+  private readonly onReadyCallback: ReadyCallback = (status, events, drained, receiveErrno) =>
+    this.onReady(status, events, drained, receiveErrno)
+  private readonly applyWatchLater = (): void => {
+    this.unwatchScheduled = false
+    this.updateWatch(true)
+  }
   private readonly receivers: Waiter<Message>[] = []
   private readonly senders: Waiter<void>[] = []
   private readonly outbox: PendingSend[] = []
@@ -153,7 +161,9 @@ export class MessageQueue implements AsyncIterable<Message> {
     const [, maxMessages, messageSize] = native.getattr()
     this.maxMessages = maxMessages
     this.messageSize = messageSize
-    this.buffer = Buffer.allocUnsafe(access === 'write' ? 0 : messageSize * BATCH)
+    // Its own memory (not a slice of Buffer's pool): the addon holds on to it.
+    this.buffer = Buffer.allocUnsafeSlow(access === 'write' ? 0 : messageSize * BATCH)
+    if (access !== 'write') native.bindReceive(this.buffer, messageSize, this.lengths, this.priorities)
   }
 
   /** Sends waiting for room in the queue. */
@@ -353,22 +363,40 @@ export class MessageQueue implements AsyncIterable<Message> {
 
   private receiveBatch(max: number): number {
     try {
-      return this.native.receiveMany(this.buffer, this.messageSize, this.lengths, this.priorities, max)
+      return this.native.receiveMany(max)
     } catch (error) {
       throw toMqError(error, { queue: this.name, access: this.access })
     }
   }
 
-  private updateWatch(): void {
+  /**
+   * Tells the addon what to watch for. Losing interest waits for the end of
+   * this turn of the event loop (unless `now`): a receive that settles is
+   * usually followed at once by the next (a reply, a ping-pong), and
+   * stopping and restarting the poll costs two epoll_ctl calls each time.
+   * A change of drainMax applies at once: messages must never be read for a
+   * consumer that has gone.
+   */
+  private updateWatch(now = false): void {
     if (this.closed) return
     const wanted =
       (this.receivers.length > 0 || this.consumer !== undefined ? READABLE : 0) | (this.senders.length > 0 ? WRITABLE : 0)
-    if (wanted === this.watching) return
+    const drainMax = this.consumer === undefined ? 0 : BATCH
+    if (wanted === this.watching && drainMax === this.drainMax) return
+    const onlyLosing = (wanted & ~this.watching) === 0 && drainMax === this.drainMax
+    if (onlyLosing && !now) {
+      if (!this.unwatchScheduled) {
+        this.unwatchScheduled = true
+        setImmediate(this.applyWatchLater)
+      }
+      return
+    }
     this.watching = wanted
-    this.native.watch(wanted, this.onReadyCallback)
+    this.drainMax = drainMax
+    this.native.watch(wanted, this.onReadyCallback, drainMax)
   }
 
-  private onReady(status: number, events: number): void {
+  private onReady(status: number, events: number, drained: number, receiveErrno: number): void {
     if (this.closed) return
     if (status !== 0) {
       const error = toMqError({ code: 'EIO', errno: status, syscall: 'poll' }, { queue: this.name })
@@ -380,7 +408,7 @@ export class MessageQueue implements AsyncIterable<Message> {
     }
     if (events & WRITABLE) this.flushSends()
     if (events & READABLE) {
-      if (this.consumer !== undefined) this.drainToConsumer()
+      if (this.consumer !== undefined) this.drainToConsumer(receiveErrno === 0 ? drained : -1)
       else this.feedReceivers()
     }
     this.updateWatch()
@@ -423,11 +451,12 @@ export class MessageQueue implements AsyncIterable<Message> {
     }
   }
 
-  private drainToConsumer(): void {
+  /** Hands waiting messages to the consumer; `drained` (when not -1) were read by the addon as it woke us. */
+  private drainToConsumer(drained = -1): void {
     for (let round = 0; round < BATCHES_PER_WAKE; round++) {
       const handler = this.consumer
       if (handler === undefined || this.closed) return
-      const count = this.receiveBatch(BATCH)
+      const count = round === 0 && drained >= 0 ? drained : this.receiveBatch(BATCH)
       for (let i = 0; i < count; i++) {
         const offset = i * this.messageSize
         handler(this.buffer.subarray(offset, offset + (this.lengths[i] ?? 0)), this.priorities[i] ?? 0)

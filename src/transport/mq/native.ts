@@ -27,10 +27,13 @@ export interface NativeQueue {
   /** Sends one message; false when the queue is full. */
   send(bytes: Uint8Array, priority: number): boolean
   /**
-   * Receives up to `max` messages into consecutive `slotSize` slots of
-   * `buffer`, writing each length and priority; returns how many (0 when empty).
+   * Binds the slots every receive fills: consecutive `slotSize` slots of
+   * `buffer`, each message's length and priority in `lengths` and
+   * `priorities`. Bound once, so that a receive looks nothing up.
    */
-  receiveMany(buffer: Uint8Array, slotSize: number, lengths: Int32Array, priorities: Uint32Array, max: number): number
+  bindReceive(buffer: Uint8Array, slotSize: number, lengths: Int32Array, priorities: Uint32Array): void
+  /** Receives up to `max` messages into the bound slots; returns how many (0 when empty). */
+  receiveMany(max: number): number
   /** [flags, maxMessages, messageSize, currentMessages] */
   getattr(): [number, number, number, number]
   /** Sets mq_flags; returns the previous attributes. */
@@ -39,14 +42,20 @@ export interface NativeQueue {
   fstat(): [number, number, number]
   /**
    * Watches for a mask of READABLE | WRITABLE, calling `callback` from
-   * libuv's poll phase; 0 stops. While watching, the callback and this
-   * object are held strongly (a wait in progress keeps its queue alive);
-   * after 0, neither is.
+   * libuv's poll phase; 0 stops. With `drainMax` > 0, a readable queue is
+   * read into the bound slots (up to `drainMax` messages) before the
+   * callback runs, which hears how many (`drained`, -1 when nothing was
+   * read there) or the errno of a failed read. While watching, the callback
+   * and this object are held strongly (a wait in progress keeps its queue
+   * alive); after 0, neither is.
    */
-  watch(events: number, callback?: (status: number, events: number) => void): void
+  watch(events: number, callback?: ReadyCallback, drainMax?: number): void
   /** Releases the poll handle (uv_close) and the descriptor; idempotent. */
   close(): void
 }
+
+/** What a watch reports: poll status, ready events, and what the addon read first (see NativeQueue.watch). */
+export type ReadyCallback = (status: number, events: number, drained: number, receiveErrno: number) => void
 
 export interface NativeAddon {
   /** Opens (and optionally creates) a queue, always non-blocking. Throws an errno-shaped error. */

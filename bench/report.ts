@@ -1,0 +1,199 @@
+/**
+ * Writes docs/BENCHMARKS.md and docs/benchmarks.svg from one run: the
+ * machine and versions, each goal of issue 11 met or not with its ratio,
+ * the chart, every table, and the analysis of where the time goes
+ * (bench/analysis.md, written from the profiles, included as it is).
+ * @module
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { cpus, loadavg, release, totalmem } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { judge } from './goals.js'
+import type { BenchReport, ContenderRun } from './results.js'
+import { fmt } from './summary.js'
+import { chartSvg } from './svg-chart.js'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const require = createRequire(join(root, 'package.json'))
+
+function versionOf(name: string): string {
+  try {
+    return (JSON.parse(readFileSync(require.resolve(`${name}/package.json`), 'utf8')) as { version: string }).version
+  } catch {
+    return 'not installed'
+  }
+}
+
+function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const line = (cells: readonly string[]) => `| ${cells.join(' | ')} |`
+  return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n')
+}
+
+function rpcTables(runs: readonly ContenderRun[]): string {
+  const t = (r: ContenderRun, n: number) => r.throughput.find((x) => x.inFlight === n)
+  const main = table(
+    [
+      'implementation',
+      'CPUs',
+      'p50 us',
+      'p99 us',
+      'calls/s 32 in flight',
+      'calls/s 64 in flight',
+      'calls/s 4 clients',
+      'CPU us/call 1 at a time (client / server)',
+      'CPU us/call 32 in flight (client / server)',
+    ],
+    runs.map((r) => [
+      r.label,
+      r.cpus,
+      fmt(r.latency.median_us),
+      fmt(r.latency.p99_us),
+      fmt(t(r, 32)?.calls_per_s, 0),
+      fmt(t(r, 64)?.calls_per_s, 0),
+      fmt(r.multi_calls_per_s, 0),
+      `${fmt(r.latency.client_us)} / ${fmt(r.latency.server_us)}`,
+      `${fmt(t(r, 32)?.client_us)} / ${fmt(t(r, 32)?.server_us)}`,
+    ]),
+  )
+  const sizes = table(
+    ['implementation', 'CPUs', 'body', 'p50 us', 'p99 us', 'MB/s each way'],
+    runs.flatMap((r) =>
+      r.sizes.map((s) => [
+        r.label,
+        r.cpus,
+        s.bytes >= 1 << 20 ? '1 MiB' : `${s.bytes / 1024} KiB`,
+        fmt(s.median_us),
+        fmt(s.p99_us),
+        fmt(s.mb_per_s),
+      ]),
+    ),
+  )
+  return `### Echo, 64-byte body\n\n${main}\n\n### Body sizes, one call at a time\n\n${sizes}\n`
+}
+
+/** When the run ended and the load average then (defaults: now). */
+export type RunInfo = Readonly<{ quick: boolean; at?: string; load?: readonly number[] }>
+
+function machine(info: RunInfo): string {
+  const cpu = cpus()[0]?.model ?? 'unknown CPU'
+  const at = (info.at ?? new Date().toISOString()).slice(0, 16).replace('T', ' ')
+  const load = (info.load ?? loadavg()).map((n) => n.toFixed(2)).join(' ')
+  const kind = info.quick
+    ? '**Quick run** (`--quick`: short phases, unpinned only): figures are indicative only.'
+    : 'Full run (`npm run bench`).'
+  return [
+    `- ${kind} Ended ${at} UTC`,
+    `- ${cpus().length} CPUs (${cpu}), ${fmt(totalmem() / 2 ** 30)} GiB, Linux ${release()}; load average at the end ${load} (the machine was shared: other work shows in these figures)`,
+    `- Node ${process.version}; mqrpc ${versionOf('mqrpc')}; @msgpack/msgpack ${versionOf('@msgpack/msgpack')}; zeromq ${versionOf('zeromq')}; @grpc/grpc-js ${versionOf('@grpc/grpc-js')}`,
+  ].join('\n')
+}
+
+/** Writes the two files; returns their paths relative to the repository. */
+export function writeReport(report: BenchReport, options: RunInfo): string[] {
+  const goals = judge(report)
+  const mark = (met: boolean | undefined) => (met === undefined ? 'not measured' : met ? '**met**' : '**not met**')
+  const parts: string[] = [
+    '# Benchmarks',
+    '',
+    '<!-- Written by `npm run bench` (bench/report.ts); edit bench/analysis.md or the generator, not this file. -->',
+    '',
+    machine(options),
+    '',
+    'Method: every side of every measurement is its own process, as in real use. "any" lets the kernel place them; "pinned to CPU 0" runs all of them on one CPU, where software cost shows (across CPUs every round trip also pays a wake-up of the other CPU). Compare rows of one run, not runs of different days. CPU per call is `process.cpuUsage()` in each process over the phase, divided by its calls. See bench/README.md.',
+    '',
+    '## Goals (issue 11)',
+    '',
+    table(
+      ['goal', 'verdict', 'figures (ratios within this run)'],
+      goals.map((g) => [g.goal, mark(g.met), g.figures]),
+    ),
+    '',
+    '![Latency and throughput per contender](benchmarks.svg)',
+    '',
+  ]
+  if ((report.skipped ?? []).length > 0) parts.push(...(report.skipped ?? []).map((s) => `- ${s}`), '')
+  if (report.rpc !== undefined) parts.push('## RPC', '', rpcTables(report.rpc))
+  if (report.pingpong !== undefined) {
+    parts.push(
+      '## The queue itself: ping-pong of a 64-byte message',
+      '',
+      table(
+        ['implementation', 'CPUs', 'round trips/s', 'p50 us', 'p99 us'],
+        report.pingpong.map((r) => [r.impl, r.cpus, fmt(r.rounds / r.seconds, 0), fmt(r.median_us, 2), fmt(r.p99_us, 2)]),
+      ),
+      '',
+    )
+  }
+  if (report.rss !== undefined) {
+    const rss = report.rss
+    parts.push(
+      '## Server memory (mqrpc)',
+      '',
+      table(
+        ['calls made', 'server RSS MiB'],
+        rss.samples.map(([calls, bytes]) => [calls.toLocaleString('en'), fmt(bytes / 2 ** 20)]),
+      ),
+      '',
+      `Then ${rss.idleSessions} idle sessions: ${fmt(rss.rssBeforeIdle / 2 ** 20)} MiB before, ${fmt(rss.rssWithIdle / 2 ** 20)} MiB with them open, ${fmt(rss.rssAfterIdleHeartbeats / 2 ** 20)} MiB after they exchanged heartbeats for a while.`,
+      '',
+    )
+  }
+  if (report.urgent !== undefined) {
+    parts.push(
+      '## Urgent lane under a CPU-bound flood',
+      '',
+      table(
+        [
+          'CPUs',
+          'server',
+          'idle urgent p50',
+          'idle bulk p50',
+          'loaded urgent p50',
+          'loaded bulk p50',
+          'loaded urgent p99',
+          'burn calls/s',
+        ],
+        report.urgent.map((r) => [
+          r.cpus,
+          r.setting,
+          fmt(r.idle.urgent.median_us),
+          fmt(r.idle.bulk.median_us),
+          fmt(r.loaded.urgent.median_us),
+          fmt(r.loaded.bulk.median_us),
+          fmt(r.loaded.urgent.p99_us),
+          fmt(r.burnPerSecond, 0),
+        ]),
+      ),
+      '',
+    )
+  }
+  for (const extra of report.extra ?? []) parts.push(`## ${extra.title}`, '', extra.markdown, '')
+  const analysis = join(root, 'bench/analysis.md')
+  if (existsSync(analysis)) parts.push(readFileSync(analysis, 'utf8'))
+  const unmet = goals.filter((g) => g.met === false)
+  if (unmet.length > 0) {
+    parts.push(
+      '',
+      `Goals not met in this run: ${unmet.map((g) => g.id).join(', ')}; the analysis above says why and what would close each.`,
+      '',
+    )
+  }
+  const svgFigures = options.quick ? 'quick run' : 'full run'
+  writeFileSync(
+    join(root, 'docs/BENCHMARKS.md'),
+    `${parts
+      .join('\n')
+      .replace(/\n{3,}/g, '\n\n')
+      .trimEnd()}\n`,
+  )
+  writeFileSync(
+    join(root, 'docs/benchmarks.svg'),
+    chartSvg(
+      report.rpc ?? [],
+      `${svgFigures}, ${(options.at ?? new Date().toISOString()).slice(0, 10)}, ${cpus().length} CPUs, Node ${process.version}; every side its own process`,
+    ),
+  )
+  return ['docs/BENCHMARKS.md', 'docs/benchmarks.svg']
+}

@@ -1,0 +1,83 @@
+/**
+ * The shapes of what benchmark processes print and what bench/run.ts
+ * gathers for docs/BENCHMARKS.md.
+ * @module
+ */
+import type { Summary } from './summary.js'
+
+/** CPU time per call, microseconds, charged to each side. */
+export interface CpuPerCall {
+  readonly client_us: number
+  readonly server_us: number
+}
+
+/** Calls per second with `inFlight` calls kept going by one client process. */
+export interface Throughput extends CpuPerCall {
+  readonly inFlight: number
+  readonly calls_per_s: number
+}
+
+/** Round trips of one body size, one call at a time. */
+export interface SizeResult extends Summary {
+  readonly bytes: number
+  /** Body bytes moved per second, each way. */
+  readonly mb_per_s: number
+}
+
+/** What one client process of `bench/rpc-peer.ts client` prints. */
+export interface ClientResult {
+  readonly latency: Summary & CpuPerCall
+  readonly throughput: readonly Throughput[]
+  readonly sizes: readonly SizeResult[]
+}
+
+/** One contender on one placement. */
+export interface ContenderRun extends ClientResult {
+  readonly contender: string
+  readonly label: string
+  readonly cpus: string
+  /** Calls per second of CLIENT_PROCESSES processes at once, summed. */
+  readonly multi_calls_per_s: number
+}
+
+/** One placement of the ping-pong benchmark. */
+export interface PingPongRow {
+  readonly impl: string
+  readonly cpus: string
+  readonly rounds: number
+  readonly seconds: number
+  readonly median_us: number
+  readonly p99_us: number
+}
+
+/** Server RSS over a long run and with idle sessions (mqrpc only). */
+export interface RssResult {
+  readonly calls: number
+  /** [calls so far, server RSS in bytes] */
+  readonly samples: readonly (readonly [number, number])[]
+  readonly idleSessions: number
+  readonly rssBeforeIdle: number
+  readonly rssWithIdle: number
+  readonly rssAfterIdleHeartbeats: number
+}
+
+/** The urgent-lane figures of one server setting on one placement. */
+export interface UrgentRow {
+  readonly cpus: string
+  readonly setting: string
+  readonly idle: { urgent: Summary; bulk: Summary }
+  readonly loaded: { urgent: Summary; bulk: Summary }
+  readonly burnPerSecond: number
+  readonly burnMs: number
+}
+
+/** Everything one `npm run bench` gathered. */
+export interface BenchReport {
+  pingpong?: readonly PingPongRow[]
+  rpc?: readonly ContenderRun[]
+  skipped?: readonly string[]
+  rss?: RssResult
+  urgent?: readonly UrgentRow[]
+  /** Free-form sections other benchmarks add (title, markdown). */
+  extra?: { title: string; markdown: string }[]
+}

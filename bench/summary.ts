@@ -1,0 +1,52 @@
+/**
+ * Small helpers shared by the benchmark processes: percentiles, timing,
+ * and the CPU and RSS figures each side reports.
+ * @module
+ */
+
+/** Percentiles of a set of round trips, in microseconds. */
+export interface Summary {
+  readonly n: number
+  readonly median_us: number
+  readonly p99_us: number
+  readonly mean_us: number
+}
+
+/** Median, p99 and mean of `samples` (microseconds). */
+export function summarize(samples: readonly number[]): Summary {
+  const sorted = Float64Array.from(samples).sort()
+  let total = 0
+  for (const sample of sorted) total += sample
+  return {
+    n: sorted.length,
+    median_us: sorted[Math.floor(sorted.length / 2)] ?? Number.NaN,
+    p99_us: sorted[Math.floor((sorted.length - 1) * 0.99)] ?? Number.NaN,
+    mean_us: sorted.length === 0 ? Number.NaN : total / sorted.length,
+  }
+}
+
+export const now = (): number => performance.now()
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** This process's CPU time so far, user + system, in microseconds. */
+export function cpuUs(): number {
+  const { user, system } = process.cpuUsage()
+  return user + system
+}
+
+/** Formats a number for a table ('-' when it is not one). */
+export const fmt = (n: number | undefined, digits = 1): string =>
+  n !== undefined && Number.isFinite(n) ? n.toFixed(digits) : '-'
+
+/** Prints a table with the first `leftColumns` columns left-aligned, the others right-aligned. */
+export function printTable(header: readonly string[], rows: readonly (readonly string[])[], leftColumns: number): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)))
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((c, i) => (i < leftColumns ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd()
+  console.log(line(header))
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '))
+  for (const row of rows) console.log(line(row))
+}
