@@ -4,64 +4,6 @@
  * @module
  */
 
-export type {
-  AnyService,
-  BinaryOptions,
-  CallContext,
-  CallOptions,
-  Client,
-  ClientEvents,
-  ClientMethods,
-  ClientOptions,
-  ClientState,
-  EventName,
-  EventPayload,
-  Handlers,
-  MethodInput,
-  MethodName,
-  MethodOutput,
-  MethodSpec,
-  AllowList,
-  CallKind,
-  CallNext,
-  HealthAnswer,
-  HealthCaller,
-  HealthOptions,
-  HealthRequest,
-  HealthStatus,
-  Interceptor,
-  Metadata,
-  Peer,
-  RpcCall,
-  SettableHealthStatus,
-  Priority,
-  ServerEvents,
-  ServerOptions,
-  Service,
-  ServiceSpec,
-  SessionInfo,
-  StreamInput,
-  StreamKind,
-  Violation,
-} from './rpc/index.js'
-export {
-  Binary,
-  chainInterceptors,
-  checkHealth,
-  ClientCore,
-  MAX_METADATA_BYTES,
-  MAX_METADATA_ENTRIES,
-  watchHealth,
-  Code,
-  ServiceClient,
-  codeName,
-  createClient,
-  createServer,
-  defineService,
-  RpcError,
-  Server,
-  schemaFromJson,
-} from './rpc/index.js'
 /** Built-in interceptors: structured logging, OpenTelemetry (optional peer dependency, loaded lazily), retries. */
 export {
   type BackoffOptions,
@@ -76,10 +18,64 @@ export {
   type SpanLike,
   type TracerProviderLike,
 } from './interceptors/index.js'
-/** The POSIX-queue transport (the default) and the in-process one, for `transport` options and tests. */
-export { MemoryNetwork, type MemoryTransportOptions, memoryTransport } from './transport/memory/memory-transport.js'
-export { mqTransport } from './transport/mq/mq-transport.js'
-export type { Transport } from './transport/transport.js'
+export type {
+  AllowList,
+  AnyService,
+  BinaryOptions,
+  CallContext,
+  CallKind,
+  CallNext,
+  CallOptions,
+  Client,
+  ClientEvents,
+  ClientMethods,
+  ClientOptions,
+  ClientState,
+  EventName,
+  EventPayload,
+  Handlers,
+  HealthAnswer,
+  HealthCaller,
+  HealthOptions,
+  HealthRequest,
+  HealthStatus,
+  Interceptor,
+  Metadata,
+  MethodInput,
+  MethodName,
+  MethodOutput,
+  MethodSpec,
+  Peer,
+  Priority,
+  RpcCall,
+  ServerEvents,
+  ServerOptions,
+  Service,
+  ServiceSpec,
+  SessionInfo,
+  SettableHealthStatus,
+  StreamInput,
+  StreamKind,
+  Violation,
+} from './rpc/index.js'
+export {
+  Binary,
+  ClientCore,
+  Code,
+  chainInterceptors,
+  checkHealth,
+  codeName,
+  createClient,
+  createServer,
+  defineService,
+  MAX_METADATA_BYTES,
+  MAX_METADATA_ENTRIES,
+  RpcError,
+  Server,
+  ServiceClient,
+  schemaFromJson,
+  watchHealth,
+} from './rpc/index.js'
 /** Schema evolution: whether a client of one schema may talk to a server of another (what `mqrpc breaking` runs). */
 export {
   type BreakingChange,
@@ -88,6 +84,8 @@ export {
   type ServiceShape,
 } from './rpc/schema-compat.js'
 export { serviceShape } from './rpc/service.js'
+/** The POSIX-queue transport (the default) and the in-process one, for `transport` options and tests. */
+export { MemoryNetwork, type MemoryTransportOptions, memoryTransport } from './transport/memory/memory-transport.js'
 export type {
   KernelLimits,
   Message,
@@ -100,3 +98,5 @@ export type {
   SendOptions,
 } from './transport/mq/index.js'
 export { kernelLimits, MessageQueue, MqError, queueCost } from './transport/mq/index.js'
+export { mqTransport } from './transport/mq/mq-transport.js'
+export type { Transport } from './transport/transport.js'

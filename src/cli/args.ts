@@ -5,9 +5,7 @@
  * @module
  */
 import { type ParseArgsConfig, parseArgs } from 'node:util'
-import { Code, codeName } from '../internal.js'
-import { RpcError } from '../internal.js'
-import { queueNameProblem } from '../internal.js'
+import { Code, codeName, queueNameProblem, RpcError } from '../internal.js'
 import { Exit } from './cli.js'
 import { printJson, toJsonValue } from './output.js'
 

@@ -4,9 +4,9 @@
  * cancels the call (the server's generator returns) and exits 0.
  * @module
  */
-import { codeName } from '../internal.js'
-import { RpcError } from '../internal.js'
+
 import type { CallOptions } from '../index.js'
+import { codeName, RpcError } from '../internal.js'
 import { errorJson, exitFor, onInterrupt } from './args.js'
 import { Exit } from './cli.js'
 import { jsonText, printJson } from './output.js'

@@ -41,7 +41,11 @@ export interface Verb {
 
 /** Every verb, in the order `mqrpc --help` shows them. */
 export const VERBS: readonly Verb[] = [
-  { name: 'ls', summary: 'list the queues on this machine (--nats URL: the services on a broker)', load: () => import('./verb-ls.js') },
+  {
+    name: 'ls',
+    summary: 'list the queues on this machine (--nats URL: the services on a broker)',
+    load: () => import('./verb-ls.js'),
+  },
   {
     name: 'generate',
     summary: 'write typed client stubs and handler interfaces from a schema module',

@@ -9,9 +9,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 // Straight from the transport, not the package's index: listing queues needs
 // neither TypeBox nor the RPC layer, and `mqrpc ls` starts faster without them.
-import { MessageQueue } from '../internal.js'
-import { processAlive } from '../internal.js'
-import { pidOfReplyQueue, urgentLaneName } from '../internal.js'
+import { MessageQueue, pidOfReplyQueue, processAlive, urgentLaneName } from '../internal.js'
 
 /** Where the mqueue filesystem is normally mounted. */
 export const DEFAULT_MQUEUE_DIR = '/dev/mqueue'

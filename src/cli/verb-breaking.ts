@@ -8,8 +8,7 @@
  */
 import { existsSync } from 'node:fs'
 import { loadServices } from '../codegen/load-schema-module.js'
-import { type BreakingChange, checkCompatibility, type ServiceShape } from '../index.js'
-import { serviceShape } from '../index.js'
+import { type BreakingChange, checkCompatibility, type ServiceShape, serviceShape } from '../index.js'
 import { expectPositionals, intOption, parseVerbArgs, queueArg, UsageError, verbRunner } from './args.js'
 import { Exit } from './cli.js'
 import { fetchDescription } from './dynamic-service.js'

@@ -4,8 +4,7 @@
  * @module
  */
 import { readFileSync } from 'node:fs'
-import { codeName } from '../internal.js'
-import { RpcError } from '../internal.js'
+import { codeName, RpcError } from '../internal.js'
 import { CliFailure, errorJson, exitFor, expectPositionals, intOption, parseVerbArgs, UsageError, verbRunner } from './args.js'
 import { printServerStream } from './call-stream.js'
 import { Exit } from './cli.js'

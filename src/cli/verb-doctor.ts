@@ -3,12 +3,13 @@
  * is in use, and what to change for a given number of clients.
  * @module
  */
-import { kernelLimits, queueCost } from '../internal.js'
 import {
-  DEFAULT_REPLY_MAX_MESSAGES as REPLY_SLOTS,
+  kernelLimits,
+  queueCost,
   DEFAULT_REPLY_MESSAGE_SIZE as REPLY_SIZE,
-  DEFAULT_SERVICE_MAX_MESSAGES as SERVER_SLOTS,
+  DEFAULT_REPLY_MAX_MESSAGES as REPLY_SLOTS,
   DEFAULT_SERVICE_MESSAGE_SIZE as SERVER_SIZE,
+  DEFAULT_SERVICE_MAX_MESSAGES as SERVER_SLOTS,
 } from '../internal.js'
 import { expectPositionals, intOption, parseVerbArgs, verbRunner } from './args.js'
 import { Exit } from './cli.js'

@@ -6,8 +6,7 @@
  */
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { MessageQueue } from '../internal.js'
-import { processAlive } from '../internal.js'
+import { MessageQueue, processAlive } from '../internal.js'
 import { CliFailure, intOption, parseVerbArgs, queueArg, UsageError, verbRunner } from './args.js'
 import { Exit } from './cli.js'
 import { printJson, userName } from './output.js'

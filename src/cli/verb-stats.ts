@@ -3,8 +3,7 @@
  * @module
  */
 import { setTimeout as sleep } from 'node:timers/promises'
-import { Code } from '../internal.js'
-import { RpcError } from '../internal.js'
+import { Code, RpcError } from '../internal.js'
 import { expectPositionals, intOption, onInterrupt, optionalValue, parseVerbArgs, verbRunner } from './args.js'
 import { Exit } from './cli.js'
 import { connectBare } from './dynamic-service.js'

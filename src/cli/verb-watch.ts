@@ -3,8 +3,9 @@
  * they come.
  * @module
  */
-import { codeName } from '../internal.js'
+
 import type { RpcError } from '../internal.js'
+import { codeName } from '../internal.js'
 import { CliFailure, errorJson, expectPositionals, intOption, onInterrupt, parseVerbArgs, verbRunner } from './args.js'
 import { Exit } from './cli.js'
 import { connectDynamic } from './dynamic-service.js'

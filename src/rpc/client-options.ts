@@ -4,11 +4,7 @@
  * @module
  */
 import type { Transport } from '../transport/transport.js'
-import {
-  DEFAULT_CLIENT_MAX_BODY_BYTES,
-  DEFAULT_CONNECT_TIMEOUT_MS,
-  DEFAULT_RECONNECT_HANDSHAKE_TIMEOUT_MS,
-} from './defaults.js'
+import { DEFAULT_CLIENT_MAX_BODY_BYTES, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_RECONNECT_HANDSHAKE_TIMEOUT_MS } from './defaults.js'
 import type { Interceptor } from './interceptor.js'
 import type { Priority } from './service.js'
 

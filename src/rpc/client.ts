@@ -26,12 +26,7 @@ import type { Metadata } from './metadata.js'
 import { PendingCall } from './pending-call.js'
 import { retryWithBackoff } from './reconnect.js'
 import { judgeServerSchema } from './schema-compat.js'
-import {
-  type AnyService,
-  type MethodInput,
-  type MethodName,
-  type MethodOutput,
-} from './service.js'
+import type { AnyService, MethodInput, MethodName, MethodOutput } from './service.js'
 import { NORMAL_PRIORITY, URGENT_PRIORITY } from './session.js'
 import { type ClientStream, ClientStreams, openStream, type StartedCall } from './stream-client.js'
 import type { ClientMethodOf } from './stream-types.js'

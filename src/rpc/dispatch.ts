@@ -3,22 +3,23 @@
  * validate the input, run the handler under the scheduler, check the output.
  * @module
  */
-import { FrameFlag, FrameType } from '../protocol/frame.js'
-import { setClampedTimeout } from '../util/settle-once.js'
+
 import { Code } from '../protocol/code.js'
+import { FrameFlag, FrameType } from '../protocol/frame.js'
+import { RpcError, rpcErrorToWire } from '../protocol/rpc-error.js'
+import { decodeBody, readRequest } from '../protocol/wire.js'
+import { setClampedTimeout } from '../util/settle-once.js'
 import type { CallContext } from './context.js'
 import { LazyAbort } from './lazy-abort.js'
+import { checkMetadata, type Metadata } from './metadata.js'
 import type { RateLimiter } from './rate-limiter.js'
-import { RpcError, rpcErrorToWire } from '../protocol/rpc-error.js'
 import type { Scheduler } from './scheduler.js'
+import { answerBuiltin, type BuiltinHandler, runHandler } from './server-intercept.js'
 import type { ResolvedServerOptions } from './server-options.js'
 import { type AnyService, assertValid, type CompiledMethod, describeViolations } from './service.js'
 import type { Session } from './session.js'
 import type { ServerStats } from './stats.js'
 import { startServerStream, streamsInput } from './stream-server.js'
-import { decodeBody, readRequest } from '../protocol/wire.js'
-import { checkMetadata, type Metadata } from './metadata.js'
-import { answerBuiltin, type BuiltinHandler, runHandler } from './server-intercept.js'
 
 // biome-ignore lint/suspicious/noExplicitAny: handlers are typed at createServer
 export type AnyHandler = (input: any, ctx: CallContext) => unknown

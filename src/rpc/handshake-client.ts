@@ -11,7 +11,7 @@ import { Code } from '../protocol/code.js'
 import { FrameType } from '../protocol/frame.js'
 import { Reassembler } from '../protocol/reassembly.js'
 import { RpcError, rpcErrorFromWire } from '../protocol/rpc-error.js'
-import { decodeBody, encodeBody, readNonce, readWelcome, PROTOCOL_VERSION, type WelcomeBody } from '../protocol/wire.js'
+import { decodeBody, encodeBody, PROTOCOL_VERSION, readNonce, readWelcome, type WelcomeBody } from '../protocol/wire.js'
 import { diffServiceShapes } from './schema-diff.js'
 import { type AnyService, serviceShape } from './service.js'
 

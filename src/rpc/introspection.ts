@@ -4,11 +4,12 @@
  * Their shapes are documented in docs/PROTOCOL.md section 13.
  * @module
  */
+
+import { PROTOCOL_VERSION } from '../protocol/wire.js'
 import type { Scheduler } from './scheduler.js'
 import type { AnyService } from './service.js'
 import type { Session } from './session.js'
 import type { ServerStats } from './stats.js'
-import { PROTOCOL_VERSION } from '../protocol/wire.js'
 
 // Schemas as plain JSON: what msgpack can carry and other languages read.
 function jsonSchema(schema: unknown): unknown {

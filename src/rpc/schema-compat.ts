@@ -9,8 +9,8 @@
  * @module
  */
 import { schemaKey } from './schema-nodes.js'
-import { type AnyService, serviceShape } from './service.js'
 import { isSubschema, type SideNames, type SubsetIssue } from './schema-subset.js'
+import { type AnyService, serviceShape } from './service.js'
 
 type Json = unknown
 

@@ -4,7 +4,6 @@
  */
 import type { Transport } from '../transport/transport.js'
 import type { Peer } from './context.js'
-import type { Interceptor } from './interceptor.js'
 import {
   DEFAULT_CONCURRENCY,
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
@@ -22,6 +21,7 @@ import {
   DEFAULT_SLOW_READER_MS,
   DEFAULT_URGENT_RESERVE,
 } from './defaults.js'
+import type { Interceptor } from './interceptor.js'
 
 /** Who may connect: any listed principal, uid or gid matches. */
 export type AllowList = Readonly<{

@@ -7,13 +7,13 @@
 import { randomBytes } from 'node:crypto'
 import { type Frame, FrameFlag, type FrameHeader, FrameType } from '../protocol/frame.js'
 import { FrameWriter } from '../protocol/frame-writer.js'
-import type { PeerLink } from '../transport/transport.js'
 import { Reassembler } from '../protocol/reassembly.js'
+import { type RpcError, rpcErrorToWire } from '../protocol/rpc-error.js'
+import { EMPTY, encodeBody } from '../protocol/wire.js'
+import type { PeerLink } from '../transport/transport.js'
 import type { Peer } from './context.js'
 import type { LazyAbort } from './lazy-abort.js'
 import { RateLimiter } from './rate-limiter.js'
-import { type RpcError, rpcErrorToWire } from '../protocol/rpc-error.js'
-import { EMPTY, encodeBody } from '../protocol/wire.js'
 
 /** Message priorities: urgent replies overtake bulk ones in the reply path. */
 export const NORMAL_PRIORITY = 0

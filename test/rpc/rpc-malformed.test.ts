@@ -245,7 +245,12 @@ describe('malformed REQUESTs of a real session are answered with an ERROR for th
       Code.INVALID_ARGUMENT,
       'deadline must be a finite number (epoch ms) or nil',
     ],
-    ['a deadline that is a map', pack(['add', { a: 1, b: 2 }, {}]), Code.INVALID_ARGUMENT, 'deadline must be a finite number (epoch ms) or nil'],
+    [
+      'a deadline that is a map',
+      pack(['add', { a: 1, b: 2 }, {}]),
+      Code.INVALID_ARGUMENT,
+      'deadline must be a finite number (epoch ms) or nil',
+    ],
     ['an input that fails the schema', pack(['add', { a: 'one', b: 2 }, null]), Code.INVALID_ARGUMENT, "input of 'add'"],
     ['a deadline already past', pack(['add', { a: 1, b: 2 }, 1]), Code.DEADLINE_EXCEEDED, 'had passed'],
     ['an unknown method', pack(['nope', {}, null]), Code.UNIMPLEMENTED, "method 'nope' is not part of service 'sec'"],

@@ -5,12 +5,12 @@
 import { Type } from 'typebox'
 import { describe, expect, it } from 'vitest'
 import { Binary, Code, codeName, defineService, MqError, RpcError } from '../../src/index.js'
-import { pidOfReplyQueue, replyQueueName, urgentLaneName } from '../../src/transport/mq/queue-naming.js'
 import { rpcErrorFromWire, rpcErrorToWire } from '../../src/protocol/rpc-error.js'
-import { toRpcError } from '../../src/rpc/transport-errors.js'
-import { mqTransport } from '../../src/transport/mq/mq-transport.js'
 import { diffServiceShapes } from '../../src/rpc/schema-diff.js'
 import { serviceShape } from '../../src/rpc/service.js'
+import { toRpcError } from '../../src/rpc/transport-errors.js'
+import { mqTransport } from '../../src/transport/mq/mq-transport.js'
+import { pidOfReplyQueue, replyQueueName, urgentLaneName } from '../../src/transport/mq/queue-naming.js'
 
 describe('Code', () => {
   it("uses gRPC's numbering", () => {

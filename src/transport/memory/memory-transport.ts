@@ -81,9 +81,7 @@ class Endpoint {
       if (options.timeoutMs !== undefined) {
         entry.timer = setTimeout(() => {
           this.waiting.splice(this.waiting.indexOf(entry), 1)
-          reject(
-            new MemoryTransportError('DEADLINE_EXCEEDED', `${this.address} stayed full for ${options.timeoutMs} ms`),
-          )
+          reject(new MemoryTransportError('DEADLINE_EXCEEDED', `${this.address} stayed full for ${options.timeoutMs} ms`))
         }, options.timeoutMs)
       }
       this.waiting.push(entry)

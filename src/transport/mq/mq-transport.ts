@@ -24,15 +24,15 @@ import { MessageQueue } from './message-queue.js'
 import { MqError } from './mq-error.js'
 import { mqStatusOf } from './mq-status.js'
 import { processAlive } from './process-alive.js'
-import { queueNameProblem } from './queue-name-rules.js'
-import { DEFAULT_SERVICE_QUEUE_MODE, octalMode, REPLY_QUEUE_MODE, readableByOthers } from './queue-modes.js'
-import { pidOfReplyQueue, replyQueueName, urgentLaneName } from './queue-naming.js'
 import {
   DEFAULT_REPLY_MAX_MESSAGES,
   DEFAULT_REPLY_MESSAGE_SIZE,
   DEFAULT_SERVICE_MAX_MESSAGES,
   DEFAULT_SERVICE_MESSAGE_SIZE,
 } from './queue-defaults.js'
+import { DEFAULT_SERVICE_QUEUE_MODE, octalMode, REPLY_QUEUE_MODE, readableByOthers } from './queue-modes.js'
+import { queueNameProblem } from './queue-name-rules.js'
+import { pidOfReplyQueue, replyQueueName, urgentLaneName } from './queue-naming.js'
 import { removeQueue } from './remove-queue.js'
 import { claimQueue, replaceQueue } from './takeover.js'
 

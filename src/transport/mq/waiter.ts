@@ -4,8 +4,9 @@
  * waiter settles exactly once whichever comes first.
  * @module
  */
-import { MqError, QUEUE_ABORTED, QUEUE_TIMEOUT } from './mq-error.js'
+
 import { SettleOnce } from '../../util/settle-once.js'
+import { MqError, QUEUE_ABORTED, QUEUE_TIMEOUT } from './mq-error.js'
 
 /** Options shared by every wait. */
 export interface WaitOptions {
