@@ -16,7 +16,7 @@ import type { RateLimiter } from './rate-limiter.js'
 import type { Scheduler } from './scheduler.js'
 import { answerBuiltin, type BuiltinHandler, runHandler } from './server-intercept.js'
 import type { ResolvedServerOptions } from './server-options.js'
-import { type AnyService, assertValid, type CompiledMethod, describeViolations } from './service.js'
+import { type AnyService, assertValid, type CompiledMethod, outputMismatch } from './service.js'
 import type { Session } from './session.js'
 import type { ServerStats } from './stats.js'
 import { startServerStream, streamsInput } from './stream-server.js'
@@ -216,12 +216,8 @@ async function runCall(call: RunningCall): Promise<void> {
     // The caller has given up (cancel, deadline, session end): nobody is
     // waiting for this result, and it must not reach a later call.
     if (controller.aborted) return
-    if (method.output !== undefined && !method.output.check(output)) {
-      const list = describeViolations(method.output.violations(output))
-      const error = new RpcError(
-        Code.INTERNAL,
-        `handler '${method.name}' returned a value that does not match its output schema: ${list}`,
-      )
+    const error = outputMismatch(method, output)
+    if (error !== undefined) {
       deps.reportError(error)
       deps.stats.record(method.name, false, performance.now() - started)
       return fail(error)

@@ -253,3 +253,14 @@ export function defineService<const Name extends string, const Spec extends Serv
     .slice(0, 32)
   return service
 }
+
+/**
+ * Why a handler's result does not match its method's output schema, as the
+ * INTERNAL error both the caller and the server's `error` event get; or
+ * undefined when it matches (or the method has no output schema).
+ */
+export function outputMismatch(method: CompiledMethod, output: unknown): RpcError | undefined {
+  if (method.output === undefined || method.output.check(output)) return undefined
+  const list = describeViolations(method.output.violations(output))
+  return new RpcError(Code.INTERNAL, `handler '${method.name}' returned a value that does not match its output schema: ${list}`)
+}

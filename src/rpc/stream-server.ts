@@ -14,9 +14,10 @@ import { RpcError, rpcErrorToWire } from '../protocol/rpc-error.js'
 import { decodeBody, readCredit } from '../protocol/wire.js'
 import { setClampedTimeout } from '../util/settle-once.js'
 import type { CallContext } from './context.js'
-import type { AnyHandler, DispatchDeps } from './dispatch.js'
+import type { DispatchDeps } from './dispatch.js'
 import type { LazyAbort } from './lazy-abort.js'
-import { type CompiledMethod, describeViolations } from './service.js'
+import { type CompiledMethod, describeViolations, outputMismatch } from './service.js'
+import { runHandler } from './server-intercept.js'
 import type { Session } from './session.js'
 import { CreditGate, DEFAULT_STREAM_WINDOW } from './stream-credit.js'
 import { StreamInbox } from './stream-inbox.js'
@@ -92,14 +93,19 @@ class ServerStream {
     if (this.inbox !== undefined) this.post(FrameType.CREDIT, this.inbox.window)
     let result: unknown
     try {
-      const handler = deps.handlers[method.name] as AnyHandler
-      result = handler(this.inbox ?? input, ctx)
+      // Through the server's interceptors, like a unary call: with any, the
+      // handler's stream (or a client stream's answer) arrives as a promise.
+      result = runHandler(deps.service.name, method, this.inbox ?? input, ctx, deps.handlers, deps.options.interceptors)
     } catch (thrown) {
       this.fail(thrown)
       return Promise.resolve()
     }
     if (method.stream === 'client') void this.answer(result)
-    else void this.pump(result)
+    else
+      Promise.resolve(result).then(
+        (stream) => void this.pump(stream),
+        (thrown: unknown) => this.fail(thrown),
+      )
     return Promise.resolve()
   }
 
@@ -149,12 +155,8 @@ class ServerStream {
       const output = await result
       if (this.done) return
       const { method, deps } = this.call
-      if (method.output !== undefined && !method.output.check(output)) {
-        const list = describeViolations(method.output.violations(output))
-        const error = new RpcError(
-          Code.INTERNAL,
-          `handler '${method.name}' returned a value that does not match its output schema: ${list}`,
-        )
+      const error = outputMismatch(method, output)
+      if (error !== undefined) {
         deps.reportError(error)
         this.fail(error)
         return

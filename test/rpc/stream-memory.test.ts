@@ -310,3 +310,29 @@ describe('errors and validation', () => {
     await iterator.return?.()
   })
 })
+
+describe('server interceptors', () => {
+  it('wrap streaming calls like unary ones: they see the kind and the handler still streams', async () => {
+    const seen: string[] = []
+    const intercepted = await createServer(Streams, streamHandlers(probe), {
+      queue: `${ADDRESS}.intercepted`,
+      transport: memoryTransport({ network }),
+      interceptors: [
+        (next) => async (call) => {
+          seen.push(`${call.method}:${call.kind}`)
+          return next(call)
+        },
+      ],
+    })
+    const other = await createClient(Streams, { queue: `${ADDRESS}.intercepted`, transport: memoryTransport({ network }) })
+    try {
+      const items = await collect(other.count({ tag: tag(), to: 5 }))
+      expect(items.map((item) => item.n)).toEqual([0, 1, 2, 3, 4])
+      expect(await other.sum([{ n: 2 }, { n: 3 }])).toMatchObject({ total: 5 })
+      expect(seen).toEqual(['count:server-stream', 'sum:client-stream'])
+    } finally {
+      await other.close()
+      await intercepted.close()
+    }
+  })
+})
