@@ -177,10 +177,12 @@ export function describeBreakingChange(change: BreakingChange): string {
  */
 export function brokenMethodMessages(client: ServiceShape, server: ServiceShape): Map<string, string> {
   const messages = new Map<string, string>()
-  for (const [name, changes] of checkCompatibility(client, server).brokenMethods) {
-    messages.set(name, `method '${name}' is incompatible with the server: ${changes.map(describeBreakingChange).join('; ')}`)
-  }
+  for (const [name, changes] of checkCompatibility(client, server).brokenMethods) messages.set(name, methodMessage(name, changes))
   return messages
+}
+
+function methodMessage(name: string, changes: readonly BreakingChange[]): string {
+  return `method '${name}' is incompatible with the server: ${changes.map(describeBreakingChange).join('; ')}`
 }
 
 /**
@@ -197,11 +199,11 @@ export function judgeServerSchema(
   const broken = new Map<string, string>()
   const refused = new Map<string, string>()
   if (serverShape === undefined) return { broken, refused }
-  const mine = serviceShape(service) as ServiceShape
-  const { brokenMethods } = checkCompatibility(mine, serverShape as ServiceShape)
-  for (const [name, message] of brokenMethodMessages(mine, serverShape as ServiceShape)) {
+  const { brokenMethods } = checkCompatibility(serviceShape(service) as ServiceShape, serverShape as ServiceShape)
+  for (const [name, changes] of brokenMethods) {
+    const message = methodMessage(name, changes)
     broken.set(name, message)
-    if (!onlyMissing(brokenMethods.get(name) ?? [])) refused.set(name, message)
+    if (!onlyMissing(changes)) refused.set(name, message)
   }
   return { broken, refused }
 }
