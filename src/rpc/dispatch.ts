@@ -107,7 +107,7 @@ export function dispatchRequest(session: Session, callId: number, flags: number,
     return
   }
   const controller = new LazyAbort()
-  session.inFlight.set(callId, { controller, urgent })
+  session.inFlight.set(callId, { controller, urgent, deadline: deadline ?? undefined })
   const ctx: CallContext = {
     peer: session.peer,
     get signal() {

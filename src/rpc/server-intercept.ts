@@ -102,7 +102,7 @@ export function answerBuiltin(
     reply(FrameType.RESPONSE, answer)
     return
   }
-  session.inFlight.set(callId, { controller, urgent })
+  session.inFlight.set(callId, { controller, urgent, deadline: deadline ?? undefined })
   const timer =
     deadline === null
       ? undefined

@@ -31,7 +31,7 @@ import {
   type MethodOutput,
   serviceShape,
 } from './service.js'
-import type { Session } from './session.js'
+import { cancelReason, type Session } from './session.js'
 import { sweepSessions } from './session-liveness.js'
 import { SessionTable } from './session-table.js'
 import { ServerStats } from './stats.js'
@@ -262,9 +262,11 @@ export class Server<S extends AnyService> {
       case FrameType.REQUEST:
         if (session.state === 'open') this.onRequest(session, frame)
         return
-      case FrameType.CANCEL:
-        session.inFlight.get(frame.callId)?.controller.abort(new RpcError(Code.CANCELLED, 'the caller cancelled the call'))
+      case FrameType.CANCEL: {
+        const call = session.inFlight.get(frame.callId)
+        if (call) call.controller.abort(cancelReason(call))
         return
+      }
       case FrameType.CREDIT:
       case FrameType.STREAM_DATA:
       case FrameType.STREAM_END:

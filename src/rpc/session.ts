@@ -5,10 +5,11 @@
  * @module
  */
 import { randomBytes } from 'node:crypto'
+import { Code } from '../protocol/code.js'
 import { type Frame, FrameFlag, type FrameHeader, FrameType } from '../protocol/frame.js'
 import { FrameWriter } from '../protocol/frame-writer.js'
 import { Reassembler } from '../protocol/reassembly.js'
-import { type RpcError, rpcErrorToWire } from '../protocol/rpc-error.js'
+import { RpcError, rpcErrorToWire } from '../protocol/rpc-error.js'
 import { EMPTY, encodeBody } from '../protocol/wire.js'
 import type { PeerLink } from '../transport/transport.js'
 import type { Peer } from './context.js'
@@ -36,8 +37,23 @@ export function newToken(): bigint {
 export interface InFlightCall {
   readonly controller: LazyAbort
   readonly urgent: boolean
+  /** The REQUEST's deadline (epoch ms), if it had one: a CANCEL after it is reported as the deadline (see cancelReason). */
+  readonly deadline?: number | undefined
   /** A streaming call takes its CREDIT, STREAM_DATA and STREAM_END frames here (src/rpc/stream-server.ts). */
   readonly stream?: { onFrame(frame: Frame): void }
+}
+
+/**
+ * Why a CANCEL ends a call. A client whose own deadline timer fired sends
+ * CANCEL at the same instant the server's timer for that deadline fires, so
+ * whichever arrives first must tell the same story: once the deadline has
+ * passed (within the millisecond both sides round their clock readings to),
+ * the call ended by its deadline, not by its caller.
+ */
+export function cancelReason(call: InFlightCall): RpcError {
+  return call.deadline !== undefined && call.deadline <= Date.now() + 1
+    ? new RpcError(Code.DEADLINE_EXCEEDED, 'deadline passed')
+    : new RpcError(Code.CANCELLED, 'the caller cancelled the call')
 }
 
 export class Session {

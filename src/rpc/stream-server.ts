@@ -16,8 +16,8 @@ import { setClampedTimeout } from '../util/settle-once.js'
 import type { CallContext } from './context.js'
 import type { DispatchDeps } from './dispatch.js'
 import type { LazyAbort } from './lazy-abort.js'
-import { type CompiledMethod, describeViolations, outputMismatch } from './service.js'
 import { runHandler } from './server-intercept.js'
+import { type CompiledMethod, describeViolations, outputMismatch } from './service.js'
 import type { Session } from './session.js'
 import { CreditGate, DEFAULT_STREAM_WINDOW } from './stream-credit.js'
 import { StreamInbox } from './stream-inbox.js'
@@ -47,7 +47,12 @@ export function streamsInput(method: CompiledMethod): boolean {
  */
 export function startServerStream(start: StreamStart): void {
   const stream = new ServerStream(start)
-  start.session.inFlight.set(start.callId, { controller: start.controller, urgent: start.urgent, stream })
+  start.session.inFlight.set(start.callId, {
+    controller: start.controller,
+    urgent: start.urgent,
+    deadline: start.ctx.deadline,
+    stream,
+  })
   start.deps.scheduler.submit({ urgent: start.urgent, owner: start.session, run: () => stream.start() })
 }
 
