@@ -75,6 +75,7 @@ export {
   ServiceClient,
   schemaFromJson,
   watchHealth,
+  whenCallEnds,
 } from './rpc/index.js'
 /** Schema evolution: whether a client of one schema may talk to a server of another (what `mqrpc breaking` runs). */
 export {

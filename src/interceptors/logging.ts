@@ -4,7 +4,7 @@
  */
 import { codeName } from '../protocol/code.js'
 import { RpcError } from '../protocol/rpc-error.js'
-import type { CallKind, Interceptor } from '../rpc/interceptor.js'
+import { type CallKind, type Interceptor, whenCallEnds } from '../rpc/interceptor.js'
 
 /** What the logging interceptor records of one call. */
 export interface CallLogEntry {
@@ -14,7 +14,7 @@ export interface CallLogEntry {
   readonly kind: CallKind
   /** The status code's name: 'OK', or the failure's ('UNAVAILABLE', 'INTERNAL', ...). */
   readonly code: string
-  /** From the interceptor's start to the result, in milliseconds. */
+  /** From the interceptor's start to the result (for server and bidi streams, to the stream's end), in milliseconds. */
   readonly durationMs: number
   /** Server side: the caller's principal as the transport vouches for it ('unix:1000:1000'). */
   readonly principal?: string
@@ -30,7 +30,7 @@ export type LoggingOptions = Readonly<{
 
 const jsonLine = (entry: CallLogEntry) => process.stderr.write(`${JSON.stringify(entry)}\n`)
 
-/** Logs every call once it ends: service, method, code name, duration and (on the server) the caller's principal. */
+/** Logs every call once it ends (a stream when its outputs end): service, method, code name, duration and (on the server) the caller's principal. */
 export function loggingInterceptor(options: LoggingOptions = {}): Interceptor {
   const log = options.log ?? jsonLine
   return (next) => async (call) => {
@@ -42,14 +42,22 @@ export function loggingInterceptor(options: LoggingOptions = {}): Interceptor {
       kind: call.kind,
       ...(call.peer === undefined ? {} : { principal: call.peer.principal }),
     }
-    try {
-      const result = await next(call)
-      log({ ...base, code: 'OK', durationMs: performance.now() - started })
-      return result
-    } catch (error) {
+    const finish = (error?: unknown) => {
+      const durationMs = performance.now() - started
+      if (error === undefined) {
+        log({ ...base, code: 'OK', durationMs })
+        return
+      }
       const failure = RpcError.from(error)
-      log({ ...base, code: codeName(failure.code), durationMs: performance.now() - started, error: failure.rawMessage })
+      log({ ...base, code: codeName(failure.code), durationMs, error: failure.rawMessage })
+    }
+    let result: unknown
+    try {
+      result = await next(call)
+    } catch (error) {
+      finish(error)
       throw error
     }
+    return whenCallEnds(call, result, finish)
   }
 }

@@ -13,7 +13,7 @@
  */
 import { codeName } from '../protocol/code.js'
 import { RpcError } from '../protocol/rpc-error.js'
-import { fullMethodName, type Interceptor } from '../rpc/interceptor.js'
+import { fullMethodName, type Interceptor, whenCallEnds } from '../rpc/interceptor.js'
 
 type Attributes = Record<string, string | number | boolean>
 
@@ -103,7 +103,7 @@ async function instruments(options: OtelOptions): Promise<Instruments | undefine
   return { api, tracer: tracerProvider?.getTracer('mqrpc'), server: histogram('server'), client: histogram('client') }
 }
 
-/** Measures every call (a duration histogram) and traces it (a span), on the side it is installed on. */
+/** Measures every call (a duration histogram) and traces it (a span), on the side it is installed on; a stream until its outputs end. */
 export function otelInterceptor(options: OtelOptions = {}): Interceptor {
   let loading: Promise<Instruments | undefined> | undefined
   return (next) => async (call) => {
@@ -122,19 +122,25 @@ export function otelInterceptor(options: OtelOptions = {}): Interceptor {
     // The client's span becomes the server span's parent.
     if (!server && api !== undefined && active !== undefined) api.propagation.inject(active, call.metadata)
     const started = performance.now()
-    let code = 'OK'
-    try {
-      return await (api !== undefined && active !== undefined ? api.context.with(active, () => next(call)) : next(call))
-    } catch (error) {
-      const failure = RpcError.from(error)
-      code = codeName(failure.code)
-      span?.setStatus({ code: STATUS_ERROR, message: failure.rawMessage })
-      throw error
-    } finally {
+    const finish = (error?: unknown) => {
+      let code = 'OK'
+      if (error !== undefined) {
+        const failure = RpcError.from(error)
+        code = codeName(failure.code)
+        span?.setStatus({ code: STATUS_ERROR, message: failure.rawMessage })
+      }
       const seconds = (performance.now() - started) / 1000
       span?.setAttribute('rpc.status_code', code)
       span?.end()
       ;(server ? otel.server : otel.client)?.record(seconds, { ...attributes, 'rpc.status_code': code })
     }
+    let result: unknown
+    try {
+      result = await (api !== undefined && active !== undefined ? api.context.with(active, () => next(call)) : next(call))
+    } catch (error) {
+      finish(error)
+      throw error
+    }
+    return whenCallEnds(call, result, finish)
   }
 }

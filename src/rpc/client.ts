@@ -18,7 +18,7 @@ import type { ReplyPath, Transport } from '../transport/transport.js'
 import { setClampedTimeout } from '../util/settle-once.js'
 import { CallQueue } from './call-queue.js'
 import type { ClientEvents, ClientState } from './client-events.js'
-import { interceptClientCall, outgoingMetadata, requestBody } from './client-intercept.js'
+import { interceptClientCall, interceptClientStream, outgoingMetadata, requestBody } from './client-intercept.js'
 import { type CallOptions, type ClientOptions, type ResolvedClientOptions, resolveClientOptions } from './client-options.js'
 import { ClientHandshake } from './handshake-client.js'
 import { silenceLimitMs, silentTooLong } from './heartbeat.js'
@@ -66,7 +66,7 @@ export class ServiceClient<S extends AnyService> extends EventEmitter<ClientEven
   forgedFrames = 0
   private readonly streams = new ClientStreams({
     method: (name) => this.service.methods.get(name),
-    begin: (method, input, options, stream) => this.beginStream(method, input, options, stream),
+    begin: (method, input, options, deadline, stream) => this.beginStream(method, input, options, deadline, stream),
     post: (callId, urgent, type, body, onError) => {
       const writer = urgent ? this.urgent : this.requests
       // No lane: the session is gone, and its calls fail with it.
@@ -115,9 +115,8 @@ export class ServiceClient<S extends AnyService> extends EventEmitter<ClientEven
    * which answers UNIMPLEMENTED) and the built-ins `$describe` and `$stats`.
    */
   call(method: string, input: unknown, options: CallOptions = {}): Promise<unknown> {
-    const timeoutMs = options.timeoutMs ?? this.options.timeoutMs
     // Once for the whole call: an interceptor that sends again stays within it.
-    const deadline = timeoutMs === undefined ? undefined : Date.now() + timeoutMs
+    const deadline = this.deadlineOf(options)
     const interceptors = this.options.interceptors
     if (interceptors === undefined || interceptors.length === 0) {
       return this.attempt(method, input, options, deadline, options.metadata)
@@ -144,17 +143,8 @@ export class ServiceClient<S extends AnyService> extends EventEmitter<ClientEven
     } catch (error) {
       return Promise.reject(error)
     }
-    if (this.stateNow === 'closed') return Promise.reject(this.closedError())
-    if ((this.stateNow === 'disconnected' || this.stateNow === 'draining') && !this.options.reconnect) {
-      return Promise.reject(this.noReconnectError())
-    }
-    if (options.signal?.aborted) {
-      return Promise.reject(new RpcError(Code.CANCELLED, `call to '${method}' was cancelled before it was sent`))
-    }
-    const incompatible = this.refused.get(method)
-    if (incompatible !== undefined) {
-      return Promise.reject(new RpcError(Code.FAILED_PRECONDITION, `${incompatible}; regenerate the client`))
-    }
+    const refusal = this.refusal(method, options.signal)
+    if (refusal !== undefined) return Promise.reject(refusal)
     return new Promise((resolve, reject) => {
       const request = { method, input, deadline, urgent, oneWay, metadata, signal: options.signal, resolve, reject }
       const call = new PendingCall(request, (c) => this.abandon(c))
@@ -163,34 +153,54 @@ export class ServiceClient<S extends AnyService> extends EventEmitter<ClientEven
     })
   }
 
+  /** Why a call to `method` fails before it is sent, if it does: the client's state, the signal, or the server's schema. */
+  private refusal(method: string, signal: AbortSignal | undefined): RpcError | undefined {
+    if (this.stateNow === 'closed') return this.closedError()
+    if ((this.stateNow === 'disconnected' || this.stateNow === 'draining') && !this.options.reconnect) {
+      return this.noReconnectError()
+    }
+    if (signal?.aborted) return new RpcError(Code.CANCELLED, `call to '${method}' was cancelled before it was sent`)
+    const incompatible = this.refused.get(method)
+    if (incompatible !== undefined) return new RpcError(Code.FAILED_PRECONDITION, `${incompatible}; regenerate the client`)
+    return undefined
+  }
+
+  private deadlineOf(options: CallOptions): number | undefined {
+    const timeoutMs = options.timeoutMs ?? this.options.timeoutMs
+    return timeoutMs === undefined ? undefined : Date.now() + timeoutMs
+  }
+
   /**
    * Calls a streaming method by name (src/rpc/stream-client.ts): for server
    * and bidi streams an AsyncIterable of outputs (`break` cancels the call),
    * for client streams the result. The typed methods of streams use this.
+   * The client's interceptors wrap it as they wrap `call` (client-intercept.ts).
    */
   stream(method: string, input: unknown, options: CallOptions = {}): AsyncIterable<unknown> | Promise<unknown> {
-    return openStream(this.streams, method, input, options)
+    const deadline = this.deadlineOf(options)
+    const interceptors = this.options.interceptors
+    if (interceptors === undefined || interceptors.length === 0) {
+      return openStream(this.streams, method, input, options, deadline)
+    }
+    return interceptClientStream(this.service, method, input, options, deadline, interceptors, (call) =>
+      openStream(this.streams, call.method, call.input, { ...options, metadata: call.metadata }, call.deadline),
+    )
   }
 
   /** A stream's call starts as `call` starts one; its stream hears the id once the REQUEST is on its way. */
-  private beginStream(method: string, input: unknown, options: CallOptions, stream: ClientStream): StartedCall {
+  private beginStream(
+    method: string,
+    input: unknown,
+    options: CallOptions,
+    deadline: number | undefined,
+    stream: ClientStream,
+  ): StartedCall {
     const urgent = (options.priority ?? this.service.methods.get(method)?.priority) === 'urgent'
-    const timeoutMs = options.timeoutMs ?? this.options.timeoutMs
-    const deadline = timeoutMs === undefined ? undefined : Date.now() + timeoutMs
     let pending: PendingCall | undefined
-    const refused =
-      this.stateNow === 'closed'
-        ? this.closedError()
-        : (this.stateNow === 'disconnected' || this.stateNow === 'draining') && !this.options.reconnect
-          ? this.noReconnectError()
-          : options.signal?.aborted
-            ? new RpcError(Code.CANCELLED, `call to '${method}' was cancelled before it was sent`)
-            : this.broken.has(method)
-              ? new RpcError(Code.FAILED_PRECONDITION, `${this.broken.get(method)}; regenerate the client`)
-              : undefined
+    const refusal = this.refusal(method, options.signal)
     const result =
-      refused !== undefined
-        ? Promise.reject(refused)
+      refusal !== undefined
+        ? Promise.reject(refusal)
         : new Promise<unknown>((resolve, reject) => {
             const signal = options.signal
             // Thrown here (a bound broken), it rejects the call.

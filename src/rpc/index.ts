@@ -12,7 +12,14 @@ export type { CallOptions, ClientOptions } from './client-options.js'
 export type { CallContext, Peer } from './context.js'
 export type { HealthAnswer, HealthRequest, HealthStatus, SettableHealthStatus } from './health.js'
 export { checkHealth, type HealthCaller, type HealthOptions, watchHealth } from './health-client.js'
-export { type CallKind, type CallNext, chainInterceptors, type Interceptor, type RpcCall } from './interceptor.js'
+export {
+  type CallKind,
+  type CallNext,
+  chainInterceptors,
+  type Interceptor,
+  type RpcCall,
+  whenCallEnds,
+} from './interceptor.js'
 export { schemaFromJson } from './json-schema.js'
 export { MAX_METADATA_BYTES, MAX_METADATA_ENTRIES, type Metadata } from './metadata.js'
 export { createServer, type Handlers, Server, type ServerEvents, type SessionInfo } from './server.js'

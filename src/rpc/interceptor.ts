@@ -11,8 +11,15 @@
  * been validated (and the limits, authorisation and scheduler slot passed),
  * and their result is checked against the output schema like a handler's.
  * Built-in methods (`$describe`, `$stats`, `$health.*`) are not intercepted.
+ *
+ * Streams: `call.input` of a client or bidi stream is the inputs' iterable,
+ * and `next` of a server or bidi stream resolves with the outputs as an
+ * iterable, before any element has gone; an interceptor wraps either to see
+ * the elements, and {@link whenCallEnds} tells when the stream is over.
  * @module
  */
+import { Code } from '../protocol/code.js'
+import { RpcError } from '../protocol/rpc-error.js'
 import type { CallContext, Peer } from './context.js'
 import type { CompiledMethod } from './service.js'
 
@@ -79,4 +86,34 @@ export function callKind(method: CompiledMethod | undefined): CallKind {
 /** `Service/Method`, as logs and OpenTelemetry name a call. */
 export function fullMethodName(call: Pick<RpcCall, 'service' | 'method'>): string {
   return `${call.service}/${call.method}`
+}
+
+/**
+ * Calls `done` once the call that `next` answered with `result` is over, and
+ * returns what the interceptor should return. Unary, one-way and
+ * client-stream calls are over now. Server and bidi streams are over when
+ * their outputs end (`done()`), fail (`done(error)`) or are abandoned by
+ * their reader (`done` with CANCELLED), so an interceptor that measures or
+ * logs a call covers the whole stream.
+ */
+export function whenCallEnds(call: RpcCall, result: unknown, done: (error?: unknown) => void): unknown {
+  if (call.kind !== 'server-stream' && call.kind !== 'bidi') {
+    done()
+    return result
+  }
+  return watchOutputs(call, result as AsyncIterable<unknown>, done)
+}
+
+async function* watchOutputs(call: RpcCall, outputs: AsyncIterable<unknown>, done: (error?: unknown) => void) {
+  let failure: unknown
+  let finished = false
+  try {
+    yield* outputs
+    finished = true
+  } catch (error) {
+    failure = error
+    throw error
+  } finally {
+    done(finished ? undefined : (failure ?? new RpcError(Code.CANCELLED, `the reader of '${fullMethodName(call)}' stopped`)))
+  }
 }

@@ -32,7 +32,7 @@ export interface StreamLink {
   /** The method as the client's schema knows it. */
   method(name: string): CompiledMethod | undefined
   /** Starts the call as a unary call starts (same checks, lanes, deadline, signal); `stream` hears its id once it is sent. */
-  begin(method: string, input: unknown, options: CallOptions, stream: ClientStream): StartedCall
+  begin(method: string, input: unknown, options: CallOptions, deadline: number | undefined, stream: ClientStream): StartedCall
   /** Writes one frame of a call after everything written before it; `onError` hears a failed write. */
   post(callId: number, urgent: boolean, type: FrameType, body: Uint8Array, onError: (error: RpcError) => void): void
   /** The largest element body the server accepts (its maxBodyBytes). */
@@ -110,8 +110,8 @@ export class ClientStream {
   }
 
   /** Starts the call; settles as it ends (an error from the caller's inputs wins over the CANCELLED it caused). */
-  open(input: unknown, options: CallOptions): Promise<unknown> {
-    const call = this.streams.link.begin(this.name, input, options, this)
+  open(input: unknown, options: CallOptions, deadline: number | undefined): Promise<unknown> {
+    const call = this.streams.link.begin(this.name, input, options, deadline, this)
     this.call = call
     return call.result.then(
       (value) => {
@@ -231,23 +231,26 @@ export class ClientStream {
  * of outputs (the call starts when iteration starts; `break` cancels it), for
  * client streams a promise of the result. `input` is the argument of a server
  * stream, the iterable of inputs otherwise. A method the schema does not know
- * is called as a server stream.
+ * is called as a server stream. `deadline` is absolute (epoch ms).
  */
 export function openStream(
   streams: ClientStreams,
   name: string,
   input: unknown,
   options: CallOptions,
+  deadline: number | undefined,
 ): AsyncIterable<unknown> | Promise<unknown> {
   const kind = streams.link.method(name)?.stream ?? 'server'
-  if (kind === 'client') return new ClientStream(streams, name, kind, input as StreamInput<unknown>).open(null, options)
+  if (kind === 'client') {
+    return new ClientStream(streams, name, kind, input as StreamInput<unknown>).open(null, options, deadline)
+  }
   let iterated = false
   return {
     [Symbol.asyncIterator]: () => {
       if (iterated) throw new TypeError(`a stream of '${name}' can be iterated only once; call the method again`)
       iterated = true
       const stream = new ClientStream(streams, name, kind, kind === 'bidi' ? (input as StreamInput<unknown>) : undefined)
-      stream.open(kind === 'bidi' ? null : input, options).catch(() => undefined)
+      stream.open(kind === 'bidi' ? null : input, options, deadline).catch(() => undefined)
       return (stream.inbox as StreamInbox<unknown>)[Symbol.asyncIterator]()
     },
   }

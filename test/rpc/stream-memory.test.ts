@@ -12,6 +12,9 @@ import {
   createClient,
   createServer,
   defineService,
+  type CallLogEntry,
+  type Interceptor,
+  loggingInterceptor,
   MemoryNetwork,
   memoryTransport,
   RpcError,
@@ -333,6 +336,134 @@ describe('server interceptors', () => {
     } finally {
       await other.close()
       await intercepted.close()
+    }
+  })
+})
+
+describe('client interceptors', () => {
+  it('wrap every stream kind: order, metadata sent, inputs and outputs wrapped, break and deadline kept', async () => {
+    const seen: string[] = []
+    const serverSaw: string[] = []
+    const queue = `${ADDRESS}.client-intercepted`
+    const intercepted = await createServer(Streams, streamHandlers(probe), {
+      queue,
+      transport: memoryTransport({ network }),
+      interceptors: [
+        (next) => async (call) => {
+          serverSaw.push(`${call.method}:${call.metadata.trace}`)
+          return next(call)
+        },
+      ],
+    })
+    const outer: Interceptor = (next) => async (call) => {
+      seen.push(`outer ${call.method} ${call.kind}`)
+      call.metadata.trace = `trace-${call.method}`
+      return next(call)
+    }
+    const wrapping: Interceptor = (next) => async (call) => {
+      seen.push(`inner ${call.method}`)
+      if (call.kind === 'client-stream') {
+        const inputs = call.input as AsyncIterable<{ n: number }>
+        const doubled = (async function* () {
+          for await (const input of inputs) yield { n: input.n * 2 }
+        })()
+        return next({ ...call, input: doubled })
+      }
+      const outputs = (await next(call)) as AsyncIterable<unknown>
+      return (async function* () {
+        let count = 0
+        for await (const output of outputs) {
+          count++
+          yield output
+        }
+        seen.push(`${call.method} ended after ${count}`)
+      })()
+    }
+    const other = await createClient(Streams, { queue, transport: memoryTransport({ network }), interceptors: [outer, wrapping] })
+    try {
+      expect((await collect(other.count({ tag: tag(), to: 5 }))).map((item) => item.n)).toEqual([0, 1, 2, 3, 4])
+      expect(await other.sum([{ n: 2 }, { n: 3 }])).toMatchObject({ count: 2, total: 10 })
+      expect((await collect(other.chat([{ n: 1 }, { n: 2 }]))).map((item) => item.twice)).toEqual([2, 4])
+      expect(seen).toEqual([
+        'outer count server-stream',
+        'inner count',
+        'count ended after 5',
+        'outer sum client-stream',
+        'inner sum',
+        'outer chat bidi',
+        'inner chat',
+        'chat ended after 2',
+      ])
+      expect(serverSaw).toEqual(['count:trace-count', 'sum:trace-sum', 'chat:trace-chat'])
+
+      const broken = tag()
+      for await (const item of other.count({ tag: broken, to: 1_000_000 })) if (item.n === 3) break
+      await until(() => probe.endingOf(broken) !== undefined, 'the generator finally ran')
+      expect(probe.endingOf(broken)).toEqual({ tag: broken, aborted: true, code: Code.CANCELLED })
+
+      const late = tag()
+      const error = await failure(async () => {
+        for await (const _ of other.count({ tag: late, to: 100, waitAt: 2 }, { timeoutMs: 150 })) {
+          // read until the generator waits for its signal
+        }
+      })
+      expect(error.code).toBe(Code.DEADLINE_EXCEEDED)
+      await until(() => probe.endingOf(late) !== undefined, 'the generator finally ran')
+      expect(probe.endingOf(late)?.code).toBe(Code.DEADLINE_EXCEEDED)
+    } finally {
+      await other.close()
+      await intercepted.close()
+    }
+  })
+
+  it('let the logging interceptor record a stream when it ends, on both sides, CANCELLED when its reader breaks', async () => {
+    const serverLog: CallLogEntry[] = []
+    const clientLog: CallLogEntry[] = []
+    const queue = `${ADDRESS}.logged`
+    const logged = await createServer(Streams, streamHandlers(probe), {
+      queue,
+      transport: memoryTransport({ network }),
+      interceptors: [loggingInterceptor({ log: (entry) => serverLog.push(entry) })],
+    })
+    const other = await createClient(Streams, {
+      queue,
+      transport: memoryTransport({ network }),
+      interceptors: [loggingInterceptor({ log: (entry) => clientLog.push(entry) })],
+    })
+    try {
+      const iterator = other.count({ tag: tag(), to: 3 })[Symbol.asyncIterator]()
+      await iterator.next()
+      // One element read, the stream still open: nothing is logged yet.
+      expect(clientLog).toEqual([])
+      while (!(await iterator.next()).done) {
+        // drain
+      }
+      expect(clientLog.map((entry) => `${entry.method} ${entry.kind} ${entry.code}`)).toEqual(['count server-stream OK'])
+      await until(() => serverLog.length === 1, 'the server logged the stream')
+      expect(serverLog[0]).toMatchObject({ side: 'server', method: 'count', code: 'OK' })
+
+      for await (const item of other.count({ tag: tag(), to: 1_000_000 })) if (item.n === 2) break
+      expect(clientLog[1]).toMatchObject({ side: 'client', method: 'count', code: 'CANCELLED' })
+      await until(() => serverLog.length === 2, 'the server logged the cancelled stream')
+      expect(serverLog[1]).toMatchObject({ side: 'server', method: 'count', code: 'CANCELLED' })
+    } finally {
+      await other.close()
+      await logged.close()
+    }
+  })
+
+  it('fail the iteration with INTERNAL when an interceptor resolves a stream with something not iterable', async () => {
+    const other = await createClient(Streams, {
+      queue: ADDRESS,
+      transport: memoryTransport({ network }),
+      interceptors: [() => async () => 42],
+    })
+    try {
+      const error = await failure(() => collect(other.count({ tag: tag(), to: 3 })))
+      expect(error.code).toBe(Code.INTERNAL)
+      expect(error.message).toMatch(/not an AsyncIterable/)
+    } finally {
+      await other.close()
     }
   })
 })
