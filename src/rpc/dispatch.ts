@@ -27,11 +27,19 @@ export type AnyHandler = (input: any, ctx: CallContext) => unknown
 /** Built-in methods every server answers (`$describe`, `$stats`, `$health.*`). */
 export type { BuiltinHandler }
 
+/** A built-in streaming method: its schemas, and a handler outside the service's interceptors. */
+export interface BuiltinStream {
+  readonly method: CompiledMethod
+  readonly handler: AnyHandler
+}
+
 /** What a dispatch needs from its server. */
 export interface DispatchDeps {
   readonly service: AnyService
   readonly handlers: Readonly<Record<string, AnyHandler>>
   readonly builtins: ReadonlyMap<string, BuiltinHandler>
+  /** Built-in streaming methods (`$health.watch`), served like the service's streams. */
+  readonly builtinStreams: ReadonlyMap<string, BuiltinStream>
   readonly options: ResolvedServerOptions
   readonly scheduler: Scheduler
   readonly stats: ServerStats
@@ -85,7 +93,8 @@ export function dispatchRequest(session: Session, callId: number, flags: number,
     answerBuiltin(session, callId, urgent, deadline, input, builtin, reply, fail)
     return
   }
-  const method = deps.service.methods.get(methodName)
+  const builtinStream = deps.builtinStreams.get(methodName)
+  const method = builtinStream?.method ?? deps.service.methods.get(methodName)
   if (method === undefined) {
     // One bucket for every unknown name: callers choose them, and must not grow the table.
     deps.stats.record('$unknown', false, 0)
@@ -120,7 +129,7 @@ export function dispatchRequest(session: Session, callId: number, flags: number,
     sessionId: session.id,
   }
   if (method.stream !== undefined) {
-    startServerStream({ session, callId, method, input, ctx, controller, urgent, deps })
+    startServerStream({ session, callId, method, input, ctx, controller, urgent, deps, builtin: builtinStream?.handler })
     return
   }
   const call: RunningCall = { session, callId, method, input, ctx, controller, deps, reply, fail }

@@ -8,9 +8,10 @@ import { RpcError } from '../protocol/rpc-error.js'
 import type { CallOptions } from './client-options.js'
 import type { HealthStatus } from './health.js'
 
-/** Anything that can call a method by name: every client (`client.call`). */
+/** Anything that can call a method by name: every client (`client.call`, `client.stream`). */
 export interface HealthCaller {
   call(method: string, input: unknown, options?: CallOptions): Promise<unknown>
+  stream(method: string, input: unknown, options?: CallOptions): AsyncIterable<unknown> | Promise<unknown>
 }
 
 /** Options of {@link checkHealth} and {@link watchHealth}. */
@@ -38,27 +39,20 @@ export async function checkHealth(client: HealthCaller, options: HealthOptions =
 }
 
 /**
- * The server's health status now, then each change, until `signal` aborts
- * (the generator then ends) or the call fails (it throws). Each step is one
- * `$health.watch` long poll; `timeoutMs` bounds each poll, not the watch.
+ * The server's health status now, then each change (one `$health.watch`
+ * stream), until `signal` aborts (the generator then ends), the caller
+ * stops iterating (the stream is cancelled), or the call fails (it throws,
+ * e.g. UNAVAILABLE when the server goes away). `timeoutMs`, or the client's
+ * default, bounds the whole watch: leave both unset to watch for as long as
+ * the server lives.
  */
 export async function* watchHealth(client: HealthCaller, options: HealthOptions = {}): AsyncGenerator<HealthStatus> {
-  let since: HealthStatus | undefined
-  for (;;) {
-    const input = {
-      ...(options.service === undefined ? {} : { service: options.service }),
-      ...(since === undefined ? {} : { since }),
-    }
-    let status: HealthStatus
-    try {
-      status = statusOf(await client.call('$health.watch', input, callOptions(options)))
-    } catch (error) {
-      if (options.signal?.aborted === true) return
-      throw error
-    }
-    if (status !== since) yield status
-    // Nothing more will ever change for a service the server does not know.
-    if (status === 'SERVICE_UNKNOWN') return
-    since = status
+  const input = options.service === undefined ? {} : { service: options.service }
+  const answers = client.stream('$health.watch', input, callOptions(options)) as AsyncIterable<unknown>
+  try {
+    for await (const answer of answers) yield statusOf(answer)
+  } catch (error) {
+    if (options.signal?.aborted === true) return
+    throw error
   }
 }

@@ -1,18 +1,16 @@
 /**
  * Health in the spirit of grpc.health.v1: the server's status (SERVING or
  * NOT_SERVING), set by the application and forced to NOT_SERVING while the
- * server drains, answered by the built-ins `$health.check` and
- * `$health.watch` (docs/PROTOCOL.md 13.4).
- *
- * `$health.watch` is a long poll: it answers at once when the status
- * differs from the caller's `since` (or no `since` is given), else when it
- * next changes. A caller that polls again with the status it got sees
- * every change; `watchHealth` (health-client.ts) does that loop.
+ * server drains, answered by the built-ins `$health.check` (the status now)
+ * and `$health.watch`, a server stream of the status now and then each
+ * change (docs/PROTOCOL.md 13.4).
  * @module
  */
+import { Type } from 'typebox'
 import { Code } from '../protocol/code.js'
 import { RpcError } from '../protocol/rpc-error.js'
 import type { BuiltinCall } from './server-intercept.js'
+import { compileMethod } from './service.js'
 
 /** What `$health.check` answers. SERVICE_UNKNOWN: the server does not serve the service asked about. */
 export type HealthStatus = 'SERVING' | 'NOT_SERVING' | 'SERVICE_UNKNOWN'
@@ -20,37 +18,35 @@ export type HealthStatus = 'SERVING' | 'NOT_SERVING' | 'SERVICE_UNKNOWN'
 /** The statuses an application may set. */
 export type SettableHealthStatus = 'SERVING' | 'NOT_SERVING'
 
-/** Input of `$health.check` and `$health.watch`. */
+/** Input of `$health.check` and `$health.watch` (nil means `{}`). */
 export interface HealthRequest {
   /** The service asked about; absent or '' means the server as a whole. */
   readonly service?: string
-  /** `$health.watch` only: the status the caller knows; the answer waits until it differs. */
-  readonly since?: HealthStatus
 }
 
-/** Answer of `$health.check` and `$health.watch`. */
+/** Answer of `$health.check`, and each element of `$health.watch`. */
 export interface HealthAnswer {
   readonly status: HealthStatus
 }
 
-const STATUSES: readonly string[] = ['SERVING', 'NOT_SERVING', 'SERVICE_UNKNOWN']
+const HealthInput = Type.Union([Type.Null(), Type.Object({ service: Type.Optional(Type.String()) })])
+const HealthOutput = Type.Object({
+  status: Type.Union([Type.Literal('SERVING'), Type.Literal('NOT_SERVING'), Type.Literal('SERVICE_UNKNOWN')]),
+})
+
+/** `$health.watch` as a method: served by the stream machinery like any server stream, with credit and cancel. */
+export const HEALTH_WATCH = compileMethod('$health.watch', { input: HealthInput, output: HealthOutput, stream: 'server' })
 
 function readRequest(input: unknown): HealthRequest {
   if (input === undefined || input === null) return {}
   if (typeof input !== 'object' || Array.isArray(input)) {
-    throw new RpcError(Code.INVALID_ARGUMENT, 'health input must be a map: { service?: string, since?: status }')
+    throw new RpcError(Code.INVALID_ARGUMENT, 'health input must be a map: { service?: string }')
   }
-  const { service, since } = input as Record<string, unknown>
+  const { service } = input as Record<string, unknown>
   if (service !== undefined && typeof service !== 'string') {
     throw new RpcError(Code.INVALID_ARGUMENT, 'health input: service must be a string')
   }
-  if (since !== undefined && (typeof since !== 'string' || !STATUSES.includes(since))) {
-    throw new RpcError(Code.INVALID_ARGUMENT, `health input: since must be one of ${STATUSES.join(', ')}`)
-  }
-  return {
-    ...(service === undefined ? {} : { service }),
-    ...(since === undefined ? {} : { since: since as HealthStatus }),
-  }
+  return service === undefined ? {} : { service }
 }
 
 /** One server's health: its status, who waits for a change, and the drain that ends it. */
@@ -92,19 +88,32 @@ export class HealthState {
     return { status: this.statusOf(readRequest(call.input).service) }
   }
 
-  /** `$health.watch`: the status once it differs from `since`; rejects when the call's signal aborts. */
-  watch(call: BuiltinCall): HealthAnswer | Promise<HealthAnswer> {
-    const { service, since } = readRequest(call.input)
-    const now = this.statusOf(service)
-    // An unknown service never changes: answered at once rather than held forever.
-    if (since === undefined || since !== now || now === 'SERVICE_UNKNOWN') return { status: now }
-    const signal = call.signal
-    return new Promise<HealthAnswer>((resolve, reject) => {
+  /**
+   * `$health.watch`: the status now, then each change, until `signal`
+   * aborts. A flap that comes and goes while the reader is behind is not
+   * repeated: what it gets is always the status at the time, never a stale one.
+   */
+  async *watch(input: unknown, signal: AbortSignal): AsyncGenerator<HealthAnswer> {
+    const { service } = readRequest(input)
+    let last = this.statusOf(service)
+    yield { status: last }
+    // An unknown service never changes: the stream ends rather than idles forever.
+    if (last === 'SERVICE_UNKNOWN') return
+    for (;;) {
+      await this.nextChange(signal)
+      const now = this.statusOf(service)
+      if (now === last) continue
+      last = now
+      yield { status: now }
+    }
+  }
+
+  /** Resolves at the next change of status; rejects with the reason when `signal` aborts. */
+  private nextChange(signal: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
       const onChange = () => {
-        const status = this.statusOf(service)
-        if (status === since) return
         finish()
-        resolve({ status })
+        resolve()
       }
       const onAbort = () => {
         finish()

@@ -15,7 +15,7 @@ import { defaultTransport } from '../transport/mq/mq-transport.js'
 import type { Listener, Transport } from '../transport/transport.js'
 import { type AnyHandler, type BuiltinHandler, type DispatchDeps, dispatchRequest } from './dispatch.js'
 import { openSession, Refusal, sessionsPerPrincipalExceeded } from './handshake-server.js'
-import { HealthState, type SettableHealthStatus } from './health.js'
+import { HEALTH_WATCH, HealthState, type SettableHealthStatus } from './health.js'
 import { silenceLimitMs } from './heartbeat.js'
 import { describeService, serverFigures } from './introspection.js'
 import { isServed } from './probe.js'
@@ -91,7 +91,6 @@ export class Server<S extends AnyService> {
     this.healthState = health
     const builtins = new Map<string, BuiltinHandler>([
       ['$health.check', (_session, call) => health.check(call)],
-      ['$health.watch', (_session, call) => health.watch(call)],
       ['$describe', () => describeService(service, options.queue, urgent.address)],
       ['$stats', () => serverFigures(service, this.sessions.values(), this.sessionCount, this.scheduler, this.stats)],
     ])
@@ -99,6 +98,9 @@ export class Server<S extends AnyService> {
       service,
       handlers: handlers as unknown as Record<string, AnyHandler>,
       builtins,
+      builtinStreams: new Map([
+        [HEALTH_WATCH.name, { method: HEALTH_WATCH, handler: (input, ctx) => health.watch(input, ctx.signal) }],
+      ]),
       options,
       scheduler: this.scheduler,
       stats: this.stats,
@@ -199,8 +201,11 @@ export class Server<S extends AnyService> {
   private async shutDown(): Promise<void> {
     // Withdraw first: new clients fail fast and a new server may start.
     this.listener.withdraw()
-    // Before the GOODBYEs: a watcher hears NOT_SERVING ahead of the drain notice.
+    // Before the GOODBYEs: a watcher hears NOT_SERVING ahead of the drain
+    // notice. Its stream's generator resumes on promise jobs; one turn of the
+    // loop lets it post the element before anything else is written.
     this.healthState.drain()
+    await new Promise((resolve) => setImmediate(resolve))
     const draining = { code: Code.UNAVAILABLE, message: `server on ${this.queue} is shutting down`, draining: true }
     // Not awaited: a client slow to read must not hold the drain up.
     for (const session of this.sessions.values()) {

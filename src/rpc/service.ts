@@ -162,6 +162,19 @@ function compile(schema: TSchema): Checker {
   }
 }
 
+/** A method's schemas compiled into validators, under `name` (the built-ins use it too: `$health.watch`). */
+export function compileMethod(name: string, method: MethodSpec): CompiledMethod {
+  return {
+    name,
+    spec: method,
+    priority: method.priority ?? 'normal',
+    oneWay: method.oneWay === true,
+    stream: method.stream,
+    input: compile(method.input),
+    output: method.output === undefined || method.oneWay === true ? undefined : compile(method.output),
+  }
+}
+
 /** Throws INVALID_ARGUMENT (or `code`) naming every failing path, when `value` does not fit. */
 export function assertValid(checker: Checker, value: unknown, what: string, code: Code = Code.INVALID_ARGUMENT): void {
   if (checker.check(value)) return
@@ -229,15 +242,7 @@ export function defineService<const Name extends string, const Spec extends Serv
     if (stream !== undefined && stream !== 'server' && stream !== 'client' && stream !== 'bidi')
       fail(name, `method "${methodName}": stream must be 'server', 'client' or 'bidi'`)
     if (stream !== undefined && method.oneWay === true) fail(name, `method "${methodName}": a stream cannot be one-way`)
-    methods.set(methodName, {
-      name: methodName,
-      spec: method,
-      priority: method.priority ?? 'normal',
-      oneWay: method.oneWay === true,
-      stream: method.stream,
-      input: compile(method.input),
-      output: method.output === undefined || method.oneWay === true ? undefined : compile(method.output),
-    })
+    methods.set(methodName, compileMethod(methodName, method))
   }
   const events = new Map<string, Checker>()
   for (const [eventName, schema] of Object.entries(spec.events ?? {})) {

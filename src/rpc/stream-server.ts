@@ -14,7 +14,7 @@ import { RpcError, rpcErrorToWire } from '../protocol/rpc-error.js'
 import { decodeBody, readCredit } from '../protocol/wire.js'
 import { setClampedTimeout } from '../util/settle-once.js'
 import type { CallContext } from './context.js'
-import type { DispatchDeps } from './dispatch.js'
+import type { AnyHandler, DispatchDeps } from './dispatch.js'
 import type { LazyAbort } from './lazy-abort.js'
 import { runHandler } from './server-intercept.js'
 import { type CompiledMethod, describeViolations, outputMismatch } from './service.js'
@@ -33,6 +33,8 @@ export interface StreamStart {
   readonly controller: LazyAbort
   readonly urgent: boolean
   readonly deps: DispatchDeps
+  /** A built-in stream's handler (`$health.watch`): run as is, outside the service's handlers and interceptors. */
+  readonly builtin?: AnyHandler | undefined
 }
 
 /** Whether a method reads a stream of inputs (its REQUEST carries no argument). */
@@ -100,7 +102,10 @@ class ServerStream {
     try {
       // Through the server's interceptors, like a unary call: with any, the
       // handler's stream (or a client stream's answer) arrives as a promise.
-      result = runHandler(deps.service.name, method, this.inbox ?? input, ctx, deps.handlers, deps.options.interceptors)
+      result =
+        this.call.builtin !== undefined
+          ? this.call.builtin(input, ctx)
+          : runHandler(deps.service.name, method, this.inbox ?? input, ctx, deps.handlers, deps.options.interceptors)
     } catch (thrown) {
       this.fail(thrown)
       return Promise.resolve()

@@ -154,3 +154,32 @@ describe('mqrpc health', () => {
     expect(code).toBe(0)
   })
 })
+
+describe('$health.watch as a stream', () => {
+  it('is one call for the whole watch: break cancels it, SERVICE_UNKNOWN ends it, bad input fails it', async () => {
+    const client = await connect()
+    const inFlight = async () => ((await client.call('$stats', {})) as { inFlight: number }).inFlight
+    const seen: unknown[] = []
+    for await (const answer of client.stream('$health.watch', {}) as AsyncIterable<unknown>) {
+      seen.push(answer)
+      break
+    }
+    expect(seen).toEqual([{ status: 'SERVING' }])
+    // The break sent CANCEL: the server ends the watch ($stats answers at once, and is not counted).
+    await vi.waitUntil(async () => (await inFlight()) === 0, { timeout: 20_000 })
+    const unknown: unknown[] = []
+    for await (const answer of client.stream('$health.watch', { service: 'other' }) as AsyncIterable<unknown>) {
+      unknown.push(answer)
+    }
+    expect(unknown).toEqual([{ status: 'SERVICE_UNKNOWN' }])
+    const bad = await (async () => {
+      for await (const _ of client.stream('$health.watch', { service: 3 }) as AsyncIterable<unknown>) {
+        // never reached
+      }
+    })().catch((error: unknown) => error)
+    expect(bad).toBeInstanceOf(RpcError)
+    expect((bad as RpcError).code).toBe(Code.INVALID_ARGUMENT)
+    // Still serving calls after all three.
+    expect(await checkHealth(client)).toBe('SERVING')
+  })
+})
