@@ -4,9 +4,15 @@
  * @module
  */
 import type { Transport } from '../transport/transport.js'
-import { DEFAULT_CLIENT_MAX_BODY_BYTES, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_RECONNECT_HANDSHAKE_TIMEOUT_MS } from './defaults.js'
+import {
+  DEFAULT_CLIENT_MAX_BODY_BYTES,
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  DEFAULT_RECONNECT_HANDSHAKE_TIMEOUT_MS,
+  DEFAULT_STREAM_WINDOW,
+} from './defaults.js'
 import type { Interceptor } from './interceptor.js'
 import type { Priority } from './service.js'
+import { checkStreamWindow } from './stream-credit.js'
 
 /** Options of {@link createClient}. */
 export type ClientOptions = Readonly<{
@@ -36,6 +42,12 @@ export type ClientOptions = Readonly<{
   maxBodyBytes?: number
   /** Wrap every call, the first outermost (src/rpc/interceptor.ts). Defaults to none. */
   interceptors?: readonly Interceptor[]
+  /**
+   * Output elements of a server or bidi stream that the server may send
+   * ahead of what the caller has consumed (the credit window); a call's own
+   * `streamWindow` overrides it. Defaults to 16.
+   */
+  streamWindow?: number
 }>
 
 type Optional = 'timeoutMs' | 'fingerprint' | 'replyMaxMessages' | 'replyMessageSize' | 'interceptors'
@@ -45,14 +57,17 @@ export type ResolvedClientOptions = Required<Omit<ClientOptions, Optional>> & Pi
 
 /** Fills in the defaults; `transport` is given by the caller (the client picks the default one). */
 export function resolveClientOptions(options: ClientOptions, transport: Transport): ResolvedClientOptions {
-  return {
+  const resolved: ResolvedClientOptions = {
     connectTimeoutMs: DEFAULT_CONNECT_TIMEOUT_MS,
     reconnectTimeoutMs: DEFAULT_RECONNECT_HANDSHAKE_TIMEOUT_MS,
     reconnect: true,
     maxBodyBytes: DEFAULT_CLIENT_MAX_BODY_BYTES,
+    streamWindow: DEFAULT_STREAM_WINDOW,
     ...options,
     transport,
   }
+  checkStreamWindow(resolved.streamWindow, "the client's")
+  return resolved
 }
 
 /** Options of one call. */
@@ -69,4 +84,6 @@ export type CallOptions = Readonly<{
    * Defaults to none.
    */
   metadata?: Readonly<Record<string, string>>
+  /** Streams: the output window of this call (see ClientOptions.streamWindow). Defaults to the client's. */
+  streamWindow?: number
 }>

@@ -80,6 +80,7 @@ export class ServiceClient<S extends AnyService> extends EventEmitter<ClientEven
       )
     },
     maxElementBytes: () => this.maxRequestBytes,
+    streamWindow: () => this.options.streamWindow,
   })
 
   /** @internal use {@link createClient} */

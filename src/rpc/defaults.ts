@@ -17,6 +17,8 @@ export const DEFAULT_MAX_HANDSHAKES = 32
  * its own share, and 8 of the 32 stay for everyone else.
  */
 export const DEFAULT_MAX_HANDSHAKES_PER_PRINCIPAL = 24
+/** Elements a stream's reader lets its writer send ahead of what it has consumed (the credit window). */
+export const DEFAULT_STREAM_WINDOW = 16
 /** Calls in flight per session. */
 export const DEFAULT_MAX_IN_FLIGHT = 128
 /** Largest request body a server accepts, in bytes. */

@@ -19,9 +19,11 @@ import {
   DEFAULT_SERVER_MAX_BODY_BYTES,
   DEFAULT_SHUTDOWN_GRACE_MS,
   DEFAULT_SLOW_READER_MS,
+  DEFAULT_STREAM_WINDOW,
   DEFAULT_URGENT_RESERVE,
 } from './defaults.js'
 import type { Interceptor } from './interceptor.js'
+import { checkStreamWindow } from './stream-credit.js'
 
 /** Who may connect: any listed principal, uid or gid matches. */
 export type AllowList = Readonly<{
@@ -83,6 +85,12 @@ export type ServerOptions = Readonly<{
   concurrency?: number
   /** Of `concurrency`, slots kept for urgent calls. Defaults to 8. */
   urgentReserve?: number
+  /**
+   * Input elements of a client or bidi stream that a client may send ahead
+   * of what the handler has consumed (the credit window; memory per stream
+   * is bounded by it times maxBodyBytes). Defaults to 16.
+   */
+  streamWindow?: number
   /** How long close() waits for calls in flight before cancelling them. Defaults to 5000 ms. */
   shutdownGraceMs?: number
   /** How long a server already on `queue` has to answer a probe before its queue is taken over. Defaults to 1000 ms. */
@@ -112,7 +120,7 @@ export type ResolvedServerOptions = Required<Omit<ServerOptions, Optional | Rena
 export function resolveServerOptions(options: ServerOptions, transport: Transport): ResolvedServerOptions {
   const { maxSessionsPerUid, maxCallsPerSecondPerUid, ...rest } = options
   const perPrincipalRate = options.maxCallsPerSecondPerPrincipal ?? maxCallsPerSecondPerUid
-  return {
+  const resolved: ResolvedServerOptions = {
     maxSessions: DEFAULT_MAX_SESSIONS,
     maxSessionsPerPrincipal: maxSessionsPerUid ?? DEFAULT_MAX_SESSIONS_PER_PRINCIPAL,
     maxHandshakes: DEFAULT_MAX_HANDSHAKES,
@@ -128,8 +136,11 @@ export function resolveServerOptions(options: ServerOptions, transport: Transpor
     urgentReserve: DEFAULT_URGENT_RESERVE,
     shutdownGraceMs: DEFAULT_SHUTDOWN_GRACE_MS,
     probeTimeoutMs: DEFAULT_PROBE_TIMEOUT_MS,
+    streamWindow: DEFAULT_STREAM_WINDOW,
     ...rest,
     ...(perPrincipalRate === undefined ? {} : { maxCallsPerSecondPerPrincipal: perPrincipalRate }),
     transport,
   }
+  checkStreamWindow(resolved.streamWindow, "the server's")
+  return resolved
 }

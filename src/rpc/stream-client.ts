@@ -13,7 +13,7 @@ import { RpcError } from '../protocol/rpc-error.js'
 import { decodeBody, EMPTY, encodeBody, readCredit } from '../protocol/wire.js'
 import type { CallOptions } from './client-options.js'
 import { type CompiledMethod, describeViolations, type StreamKind } from './service.js'
-import { CreditGate, DEFAULT_STREAM_WINDOW } from './stream-credit.js'
+import { CreditGate, checkStreamWindow } from './stream-credit.js'
 import { StreamInbox } from './stream-inbox.js'
 import type { StreamInput } from './stream-types.js'
 
@@ -37,6 +37,8 @@ export interface StreamLink {
   post(callId: number, urgent: boolean, type: FrameType, body: Uint8Array, onError: (error: RpcError) => void): void
   /** The largest element body the server accepts (its maxBodyBytes). */
   maxElementBytes(): number
+  /** The client's output window (ClientOptions.streamWindow). */
+  streamWindow(): number
 }
 
 /** The client's streaming calls, by the pending call before it is sent and by call id after. */
@@ -98,11 +100,12 @@ export class ClientStream {
     private readonly name: string,
     kind: StreamKind,
     private readonly inputs: StreamInput<unknown> | undefined,
+    window: number,
   ) {
     this.gate = kind === 'client' || kind === 'bidi' ? new CreditGate() : undefined
     this.inbox =
       kind === 'server' || kind === 'bidi'
-        ? new StreamInbox<unknown>(DEFAULT_STREAM_WINDOW, {
+        ? new StreamInbox<unknown>(window, {
             grant: (n) => this.post(FrameType.CREDIT, encodeBody(n)),
             stopped: () => this.call?.cancel(new RpcError(Code.CANCELLED, `the caller stopped reading '${name}'`)),
           })
@@ -242,14 +245,20 @@ export function openStream(
 ): AsyncIterable<unknown> | Promise<unknown> {
   const kind = streams.link.method(name)?.stream ?? 'server'
   if (kind === 'client') {
-    return new ClientStream(streams, name, kind, input as StreamInput<unknown>).open(null, options, deadline)
+    // A client stream reads no outputs: its window is the server's.
+    return new ClientStream(streams, name, kind, input as StreamInput<unknown>, 0).open(null, options, deadline)
   }
   let iterated = false
   return {
     [Symbol.asyncIterator]: () => {
       if (iterated) throw new TypeError(`a stream of '${name}' can be iterated only once; call the method again`)
       iterated = true
-      const stream = new ClientStream(streams, name, kind, kind === 'bidi' ? (input as StreamInput<unknown>) : undefined)
+      const window =
+        options.streamWindow === undefined
+          ? streams.link.streamWindow()
+          : checkStreamWindow(options.streamWindow, `the call to '${name}' has`)
+      const inputs = kind === 'bidi' ? (input as StreamInput<unknown>) : undefined
+      const stream = new ClientStream(streams, name, kind, inputs, window)
       stream.open(kind === 'bidi' ? null : input, options, deadline).catch(() => undefined)
       return (stream.inbox as StreamInbox<unknown>)[Symbol.asyncIterator]()
     },

@@ -7,8 +7,18 @@
  * @module
  */
 
-/** Elements a reader lets its writer send ahead of what it has consumed. */
-export const DEFAULT_STREAM_WINDOW = 16
+import { MAX_CREDIT } from '../protocol/wire.js'
+import { DEFAULT_STREAM_WINDOW } from './defaults.js'
+
+/** Checks a `streamWindow` option: one CREDIT must be able to grant the whole window. */
+export function checkStreamWindow(window: number, where: string): number {
+  if (!Number.isInteger(window) || window < 1 || window > MAX_CREDIT) {
+    throw new RangeError(
+      `${where} streamWindow is ${window}: it must be an integer from 1 to ${MAX_CREDIT} (the largest CREDIT a reader can grant)`,
+    )
+  }
+  return window
+}
 
 /**
  * The writer's side: credit the reader has granted. `take()` waits while
@@ -68,7 +78,7 @@ export class CreditWindow {
   private readonly renewAt: number
 
   constructor(readonly window = DEFAULT_STREAM_WINDOW) {
-    if (!Number.isInteger(window) || window < 1) throw new RangeError(`a stream window is a positive integer, not ${window}`)
+    checkStreamWindow(window, "a stream reader's")
     this.outstanding = window
     // Renewing at half the window keeps the writer busy while the grant travels, with one CREDIT per half window.
     this.renewAt = Math.max(1, Math.floor(window / 2))

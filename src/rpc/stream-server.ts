@@ -19,7 +19,7 @@ import type { LazyAbort } from './lazy-abort.js'
 import { runHandler } from './server-intercept.js'
 import { type CompiledMethod, describeViolations, outputMismatch } from './service.js'
 import type { Session } from './session.js'
-import { CreditGate, DEFAULT_STREAM_WINDOW } from './stream-credit.js'
+import { CreditGate } from './stream-credit.js'
 import { StreamInbox } from './stream-inbox.js'
 
 /** Everything a streaming call starts with, as dispatch accepted it. */
@@ -77,7 +77,10 @@ class ServerStream {
     const kind = call.method.stream
     this.gate = kind === 'server' || kind === 'bidi' ? new CreditGate() : undefined
     this.inbox = streamsInput(call.method)
-      ? new StreamInbox<unknown>(DEFAULT_STREAM_WINDOW, { grant: (n) => this.post(FrameType.CREDIT, n), stopped: () => {} })
+      ? new StreamInbox<unknown>(call.deps.options.streamWindow, {
+          grant: (n) => this.post(FrameType.CREDIT, n),
+          stopped: () => {},
+        })
       : undefined
   }
 

@@ -7,12 +7,12 @@
 import { Type } from 'typebox'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import {
+  type CallLogEntry,
   type Client,
   Code,
   createClient,
   createServer,
   defineService,
-  type CallLogEntry,
   type Interceptor,
   loggingInterceptor,
   MemoryNetwork,
@@ -20,7 +20,7 @@ import {
   RpcError,
   type Server,
 } from '../../src/index.js'
-import { DEFAULT_STREAM_WINDOW } from '../../src/rpc/stream-credit.js'
+import { DEFAULT_STREAM_WINDOW } from '../../src/rpc/defaults.js'
 import { RecordingProbe, Streams, streamHandlers } from '../fixtures/stream-service.js'
 import { until } from '../helpers/wait.js'
 
@@ -143,6 +143,56 @@ describe('credit', () => {
     await settle()
     expect(probe.producedBy.get(t)).toBe(WINDOW + WINDOW / 2)
     await iterator.return?.()
+  })
+
+  it("the window is an option: the client's, a call's own, and the server's for inputs", async () => {
+    const queue = `${ADDRESS}.windows`
+    const windowed = await createServer(Streams, streamHandlers(probe), {
+      queue,
+      transport: memoryTransport({ network }),
+      streamWindow: 3,
+    })
+    const other = await createClient(Streams, { queue, transport: memoryTransport({ network }), streamWindow: 5 })
+    try {
+      const byClient = tag()
+      const first = other.count({ tag: byClient, to: 1000 })[Symbol.asyncIterator]()
+      await first.next()
+      await settle()
+      expect(probe.producedBy.get(byClient)).toBe(5)
+      await first.return?.()
+
+      const byCall = tag()
+      const second = other.count({ tag: byCall, to: 1000 }, { streamWindow: 40 })[Symbol.asyncIterator]()
+      await second.next()
+      await settle()
+      expect(probe.producedBy.get(byCall)).toBe(40)
+      await second.return?.()
+
+      probe.holdSum()
+      let pulled = 0
+      const result = other.sum(
+        (function* () {
+          for (let n = 0; n < 50; n++) {
+            pulled++
+            yield { n }
+          }
+        })(),
+      )
+      await settle()
+      expect(pulled).toBe(3)
+      probe.releaseSum()
+      expect(await result).toMatchObject({ count: 50 })
+
+      await expect(collect(other.count({ tag: tag(), to: 3 }, { streamWindow: 0 }))).rejects.toThrow(
+        /streamWindow is 0: it must be an integer from 1 to 65535/,
+      )
+    } finally {
+      await other.close()
+      await windowed.close()
+    }
+    await expect(createClient(Streams, { queue, transport: memoryTransport({ network }), streamWindow: 70_000 })).rejects.toThrow(
+      /streamWindow is 70000/,
+    )
   })
 
   it('a client stream is pulled only as far as the server grants', async () => {

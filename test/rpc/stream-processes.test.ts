@@ -7,7 +7,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { type Client, Code, createClient, RpcError } from '../../src/index.js'
-import { DEFAULT_STREAM_WINDOW } from '../../src/rpc/stream-credit.js'
+import { DEFAULT_STREAM_WINDOW } from '../../src/rpc/defaults.js'
 import { Streams } from '../fixtures/stream-service.js'
 import { runCli, startCli } from '../helpers/cli.js'
 import { cleanupQueues, trackQueue, uniqueQueueName, useQueueGuard } from '../helpers/queues.js'
