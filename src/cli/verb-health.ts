@@ -5,9 +5,11 @@
  */
 import type { HealthStatus } from '../index.js'
 import { checkHealth, watchHealth } from '../index.js'
-import { expectPositionals, intOption, onInterrupt, parseVerbArgs, queueArg, verbRunner } from './args.js'
+import type { Transport } from '../internal.js'
+import { expectPositionals, intOption, onInterrupt, parseVerbArgs, verbRunner } from './args.js'
 import { Exit } from './cli.js'
 import { connectBare } from './dynamic-service.js'
+import { NATS_HELP, NATS_OPTIONS, targetOf } from './nats-options.js'
 import { printJson } from './output.js'
 
 const HELP = `Usage: mqrpc health /queue [service] [--watch] [--count N] [--json] [--timeout ms]
@@ -21,9 +23,11 @@ Options:
   --watch           print the status, then every change, until Ctrl-C or until
                     the server goes away
   --count N         with --watch, stop after N statuses
-  --json            one {"queue", "status", "at"} object per line
+  --json            one {"queue", "status", "at"} object per line ("queue": the
+                    service's name with --nats)
   --timeout ms      how long to wait for the server (default 5000)
   --service name    the service's name, when known (saves one handshake)
+${NATS_HELP}
   --help            this text
 
 Exit codes: 0 SERVING; 1 NOT_SERVING or SERVICE_UNKNOWN (or the call failed);
@@ -38,10 +42,30 @@ async function body(args: readonly string[]): Promise<number> {
     json: { type: 'boolean', default: false },
     timeout: { type: 'string' },
     service: { type: 'string' },
+    ...NATS_OPTIONS,
   })
   expectPositionals(positionals, 1, 2, ['the queue'], '`mqrpc health /calc`')
   const [name, asked] = positionals as [string, string | undefined]
-  const queue = queueArg(name)
+  const target = await targetOf(name, values)
+  try {
+    return await healthOf(target.address, asked, values, target.transport)
+  } finally {
+    await target.transport?.close()
+  }
+}
+
+async function healthOf(
+  queue: string,
+  asked: string | undefined,
+  values: Readonly<{
+    watch: boolean
+    count?: string | undefined
+    json: boolean
+    timeout?: string | undefined
+    service?: string | undefined
+  }>,
+  transport: Transport | undefined,
+): Promise<number> {
   const count = intOption(values.count, 'count', 1)
   const timeoutMs = intOption(values.timeout, 'timeout', 1) ?? 5000
   const print = (status: HealthStatus) => {
@@ -49,7 +73,11 @@ async function body(args: readonly string[]): Promise<number> {
       printJson({ queue, ...(asked === undefined ? {} : { service: asked }), status, at: new Date().toISOString() })
     else console.log(status)
   }
-  const client = await connectBare(queue, { timeoutMs, ...(values.service === undefined ? {} : { service: values.service }) })
+  const client = await connectBare(queue, {
+    timeoutMs,
+    ...(values.service === undefined ? {} : { service: values.service }),
+    transport,
+  })
   const about = asked === undefined ? {} : { service: asked }
   try {
     if (!values.watch) {
