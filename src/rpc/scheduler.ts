@@ -1,23 +1,33 @@
 /**
  * Which call runs next. Urgent calls run first and have concurrency kept for
- * them. Between bulk calls (before one starts, after one ends) the urgent
- * lane is read, and bulk starts take at most a millisecond of one turn of
+ * them. Between bulk calls (before one starts, after one ends) the lanes
+ * are read, and bulk starts take at most a millisecond of one turn of
  * the event loop, so an urgent call waits at most for the bulk handler
  * already running, never for the bulk backlog (docs/ARCHITECTURE.md, "Lanes").
  * Waiting bulk calls are taken round-robin over their sessions, so one
- * client's backlog cannot push the others back.
+ * client's backlog cannot push the others back, and a session that had
+ * nothing waiting goes before those with a backlog (fq_codel's "new flows
+ * first"): a client with one call at a time is served next, not after one
+ * call of every flooding session. Bulk calls start a few at a time, with
+ * the promise jobs of those started in between, so that the replies of
+ * fast handlers leave while more calls start instead of after them all.
  * @module
  */
 
 /** Synchronous time bulk starts may take in one turn of the event loop before it is let turn. */
 const BULK_TURN_BUDGET_MS = 1
 /**
- * How often, at most, the urgent lane is read between bulk calls. Reading
- * costs a syscall; with fast handlers, once per call would be most of the
- * cost, while an urgent call only needs to be seen within a fraction of a
- * millisecond.
+ * Bulk calls started in one synchronous run before the rest wait for the
+ * promise jobs queued so far (handlers finishing, replies being written).
  */
-const URGENT_POLL_INTERVAL_MS = 0.2
+const BULK_STARTS_PER_RUN = 4
+/**
+ * How often, at most, the lanes are read between bulk calls. Reading costs
+ * a syscall; with fast handlers, once per call would be most of the cost,
+ * while an urgent call, or a polite client's call behind a flood, only
+ * needs to be seen within a fraction of a millisecond.
+ */
+const LANE_POLL_INTERVAL_MS = 0.2
 
 export interface Task {
   readonly urgent: boolean
@@ -32,18 +42,28 @@ export type SchedulerOptions = Readonly<{
   concurrency: number
   /** Of those, how many only urgent calls may use. */
   urgentReserve: number
-  /** Reads the urgent lane now, synchronously, submitting what it finds. */
-  pollUrgent: () => void
+  /**
+   * Reads the lanes now, synchronously, submitting what they hold: the
+   * urgent lane, so urgent calls never wait for the bulk backlog, and the
+   * request lane, so a call that just arrived joins the round-robin without
+   * waiting for the event loop to turn.
+   */
+  pollLanes: () => void
 }>
 
 export class Scheduler {
   private running = 0
   private readonly urgentBacklog: Task[] = []
-  /** Owners with bulk calls waiting, in round-robin order (a Map keeps insertion order). */
-  private readonly bulkBacklog = new Map<unknown, Task[]>()
+  /** Owners whose bulk calls began to wait when they had none waiting: served first, one call each. */
+  private readonly newOwners = new Map<unknown, Task[]>()
+  /** Owners with a backlog, in round-robin order (a Map keeps insertion order). */
+  private readonly oldOwners = new Map<unknown, Task[]>()
   private bulkWaiting = 0
   private idleWaiters: (() => void)[] = []
   private starting = false
+  private continuing = false
+  /** Bulk calls started since the promise jobs last ran (reset by continueAfterJobs). */
+  private bulkSinceJobs = 0
   private turnStartedAt = -1
   private lastUrgentPoll = -1
 
@@ -63,8 +83,8 @@ export class Scheduler {
     if (task.urgent) {
       this.urgentBacklog.push(task)
     } else {
-      const queue = this.bulkBacklog.get(task.owner)
-      if (queue === undefined) this.bulkBacklog.set(task.owner, [task])
+      const queue = this.newOwners.get(task.owner) ?? this.oldOwners.get(task.owner)
+      if (queue === undefined) this.newOwners.set(task.owner, [task])
       else queue.push(task)
       this.bulkWaiting++
     }
@@ -77,14 +97,18 @@ export class Scheduler {
     return new Promise((resolve) => this.idleWaiters.push(resolve))
   }
 
-  /** The next bulk call: the first owner's oldest, after which that owner goes to the back. */
+  /**
+   * The next bulk call: a new owner's, else the first old owner's oldest;
+   * an owner with more waiting goes to the back of the old owners.
+   */
   private nextBulk(): Task | undefined {
-    const first = this.bulkBacklog.entries().next()
+    const from = this.newOwners.size > 0 ? this.newOwners : this.oldOwners
+    const first = from.entries().next()
     if (first.done === true) return undefined
     const [owner, tasks] = first.value
     const task = tasks.shift() as Task
-    this.bulkBacklog.delete(owner)
-    if (tasks.length > 0) this.bulkBacklog.set(owner, tasks)
+    from.delete(owner)
+    if (tasks.length > 0) this.oldOwners.set(owner, tasks)
     this.bulkWaiting--
     return task
   }
@@ -94,7 +118,7 @@ export class Scheduler {
   }
 
   private startWhatFits(): void {
-    // Re-entrancy guard: pollUrgent submits, which would recurse here.
+    // Re-entrancy guard: pollLanes submits, which would recurse here.
     if (this.starting) return
     this.starting = true
     try {
@@ -109,7 +133,7 @@ export class Scheduler {
           continue
         }
         if (this.bulkWaiting === 0 || this.running >= this.bulkLimit()) return
-        this.pollUrgent()
+        this.pollLanes()
         if (this.urgentBacklog.length > 0) continue
         // Bulk handlers that run long before they yield hold the event loop;
         // past a budget per turn, let the loop turn (urgent replies leave,
@@ -124,6 +148,13 @@ export class Scheduler {
         } else if (now - this.turnStartedAt > BULK_TURN_BUDGET_MS) {
           return
         }
+        // Counted across submits too: a read that submits many calls at once
+        // must not start them all before the first one's reply can leave.
+        if (this.bulkSinceJobs >= BULK_STARTS_PER_RUN) {
+          this.continueAfterJobs()
+          return
+        }
+        this.bulkSinceJobs++
         this.start(this.nextBulk() as Task)
       }
     } finally {
@@ -131,11 +162,21 @@ export class Scheduler {
     }
   }
 
-  private pollUrgent(): void {
+  private continueAfterJobs(): void {
+    if (this.continuing) return
+    this.continuing = true
+    queueMicrotask(() => {
+      this.continuing = false
+      this.bulkSinceJobs = 0
+      this.startWhatFits()
+    })
+  }
+
+  private pollLanes(): void {
     const now = performance.now()
-    if (now - this.lastUrgentPoll < URGENT_POLL_INTERVAL_MS) return
+    if (now - this.lastUrgentPoll < LANE_POLL_INTERVAL_MS) return
     this.lastUrgentPoll = now
-    this.options.pollUrgent()
+    this.options.pollLanes()
   }
 
   private start(task: Task): void {
@@ -145,7 +186,7 @@ export class Scheduler {
       if (finished) return
       finished = true
       this.running--
-      if (!task.urgent && !this.starting) this.pollUrgent()
+      if (!task.urgent && !this.starting) this.pollLanes()
       this.startWhatFits()
       if (this.running + this.waiting === 0) for (const resolve of this.idleWaiters.splice(0)) resolve()
     }

@@ -85,7 +85,10 @@ export class Server<S extends AnyService> {
     this.scheduler = new Scheduler({
       concurrency: options.concurrency,
       urgentReserve: options.urgentReserve,
-      pollUrgent: () => urgent.readNow?.(),
+      pollLanes: () => {
+        urgent.readNow?.()
+        listener.requests.readNow?.()
+      },
     })
     const health = new HealthState(service.name)
     this.healthState = health

@@ -37,9 +37,9 @@ class Job implements Task {
   }
 }
 
-function setup(options: Partial<{ concurrency: number; urgentReserve: number; pollUrgent: () => void }> = {}) {
+function setup(options: Partial<{ concurrency: number; urgentReserve: number; pollLanes: () => void }> = {}) {
   const order: string[] = []
-  const scheduler = new Scheduler({ concurrency: 1, urgentReserve: 0, pollUrgent: () => undefined, ...options })
+  const scheduler = new Scheduler({ concurrency: 1, urgentReserve: 0, pollLanes: () => undefined, ...options })
   const job = (name: string, owner: unknown = 'a', urgent = false) => new Job(name, owner, urgent, order)
   return { scheduler, order, job }
 }
@@ -100,7 +100,7 @@ describe('Scheduler', () => {
     const scheduler: Scheduler = new Scheduler({
       concurrency: 1,
       urgentReserve: 0,
-      pollUrgent: () => {
+      pollLanes: () => {
         for (const task of lane.splice(0)) scheduler.submit(task)
       },
     })
@@ -137,5 +137,42 @@ describe('Scheduler', () => {
     scheduler.submit(job('after'))
     await new Promise((resolve) => setImmediate(resolve))
     expect(order).toEqual(['after'])
+  })
+})
+
+describe('Scheduler fairness and pacing', () => {
+  it('serves an owner that had nothing waiting before the owners with a backlog', async () => {
+    const { scheduler, order, job } = setup()
+    const byName = new Map<string, Job>()
+    const submit = (name: string, owner: string) => {
+      const j = job(name, owner)
+      byName.set(name, j)
+      scheduler.submit(j)
+    }
+    for (const name of ['a0', 'a1', 'a2', 'a3', 'a4']) submit(name, 'a')
+    await byName.get('a0')?.end()
+    // a1 runs; a has a backlog. A polite owner arrives with one call.
+    submit('p1', 'polite')
+    while (order.length < byName.size) await byName.get(order.at(-1) as string)?.end()
+    expect(order).toEqual(['a0', 'a1', 'p1', 'a2', 'a3', 'a4'])
+  })
+
+  it('lets the jobs of started calls run between starts, so their replies do not wait for every start', async () => {
+    const events: string[] = []
+    const scheduler = new Scheduler({ concurrency: 100, urgentReserve: 0, pollLanes: () => undefined })
+    for (let i = 0; i < 20; i++) {
+      scheduler.submit({
+        urgent: false,
+        owner: `o${i}`,
+        run: async () => {
+          events.push(`start ${i}`)
+          await Promise.resolve()
+          events.push(`reply ${i}`)
+        },
+      })
+    }
+    await scheduler.idle()
+    expect(events.filter((e) => e.startsWith('start'))).toHaveLength(20)
+    expect(events.indexOf('reply 0')).toBeLessThan(events.indexOf('start 19'))
   })
 })

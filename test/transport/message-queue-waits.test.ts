@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest'
 import { MessageQueue, MqError } from '../../src/index.js'
 import { mqErrorOf, seqMessage } from '../helpers/errors.js'
 import { uniqueQueueName, useQueueGuard } from '../helpers/queues.js'
-import { sleep } from '../helpers/wait.js'
+import { sleep, until } from '../helpers/wait.js'
 
 useQueueGuard()
 
@@ -409,6 +409,30 @@ describe('close with waiters pending', () => {
       await p.writer.close()
       await expect(p.reader.receive()).rejects.toMatchObject({ code: 'ERR_QUEUE_CLOSED' })
       await expect(p.writer.send(Buffer.from('x'))).rejects.toMatchObject({ code: 'ERR_QUEUE_CLOSED' })
+    } finally {
+      await p.dispose()
+    }
+  })
+})
+
+describe('drainNow from within the consumer', () => {
+  it('is a no-op while a batch is handed out: no message is overwritten, lost or repeated', async () => {
+    const p = pair('drain-reentry', 10, 64)
+    try {
+      const seen: number[] = []
+      for (let i = 0; i < 5; i++) p.writer.trySend(seqMessage(i))
+      // The scheduler reads the lanes between calls, and may do so from a
+      // call the consumer itself started: that read must not reuse the batch
+      // buffer while the first batch is still being handed out.
+      p.reader.consume((data) => {
+        const seq = Buffer.from(data).readUInt32LE(0)
+        seen.push(seq)
+        if (seq === 0) for (const late of [100, 101, 102]) p.writer.trySend(seqMessage(late))
+        p.reader.drainNow()
+      })
+      await until(() => seen.length >= 8, 'every message handed out')
+      await sleep(20)
+      expect(seen).toEqual([0, 1, 2, 3, 4, 100, 101, 102])
     } finally {
       await p.dispose()
     }

@@ -149,6 +149,8 @@ export class MessageQueue implements AsyncIterable<Message> {
   private readonly senders: Waiter<void>[] = []
   private readonly outbox: PendingSend[] = []
   private consumer: MessageHandler | undefined
+  /** A drain is handing out a batch from `buffer`: reading again now would overwrite it. */
+  private draining = false
   private readonly buffer: Buffer
   private readonly lengths = new Int32Array(BATCH)
   private readonly priorities = new Uint32Array(BATCH)
@@ -291,7 +293,10 @@ export class MessageQueue implements AsyncIterable<Message> {
    * instead of waiting for the next poll (the urgent lane uses it).
    */
   drainNow(): void {
-    if (this.consumer !== undefined && !this.closed) this.drainToConsumer()
+    // From within the consumer (it may call here through the scheduler), a
+    // read would overwrite the batch being handed out: the drain under way
+    // reads on anyway.
+    if (this.consumer !== undefined && !this.closed && !this.draining) this.drainToConsumer()
   }
 
   /** Iterates over received messages; ends when the queue is closed. */
@@ -453,15 +458,20 @@ export class MessageQueue implements AsyncIterable<Message> {
 
   /** Hands waiting messages to the consumer; `drained` (when not -1) were read by the addon as it woke us. */
   private drainToConsumer(drained = -1): void {
-    for (let round = 0; round < BATCHES_PER_WAKE; round++) {
-      const handler = this.consumer
-      if (handler === undefined || this.closed) return
-      const count = round === 0 && drained >= 0 ? drained : this.receiveBatch(BATCH)
-      for (let i = 0; i < count; i++) {
-        const offset = i * this.messageSize
-        handler(this.buffer.subarray(offset, offset + (this.lengths[i] ?? 0)), this.priorities[i] ?? 0)
+    this.draining = true
+    try {
+      for (let round = 0; round < BATCHES_PER_WAKE; round++) {
+        const handler = this.consumer
+        if (handler === undefined || this.closed) return
+        const count = round === 0 && drained >= 0 ? drained : this.receiveBatch(BATCH)
+        for (let i = 0; i < count; i++) {
+          const offset = i * this.messageSize
+          handler(this.buffer.subarray(offset, offset + (this.lengths[i] ?? 0)), this.priorities[i] ?? 0)
+        }
+        if (count < BATCH) return
       }
-      if (count < BATCH) return
+    } finally {
+      this.draining = false
     }
   }
 }
