@@ -6,7 +6,7 @@
  * src/transport/transport.ts.
  * @module
  */
-import { EventEmitter } from 'eventemitter3'
+import type { EventEmitter } from 'eventemitter3'
 import { Code, isCode } from '../protocol/code.js'
 import { type Frame, FrameError, FrameFlag, FrameType, forEachFrame } from '../protocol/frame.js'
 import { FrameWriter } from '../protocol/frame-writer.js'
@@ -19,6 +19,7 @@ import { setClampedTimeout } from '../util/settle-once.js'
 import { CallQueue } from './call-queue.js'
 import type { ClientEvents, ClientState } from './client-events.js'
 import { interceptClientCall, interceptClientStream, outgoingMetadata, requestBody } from './client-intercept.js'
+import { ClientKeepalive, ListenedEmitter } from './client-keepalive.js'
 import { type CallOptions, type ClientOptions, type ResolvedClientOptions, resolveClientOptions } from './client-options.js'
 import { ClientHandshake } from './handshake-client.js'
 import { silenceLimitMs, silentTooLong } from './heartbeat.js'
@@ -41,7 +42,7 @@ export type ClientMethods<S extends AnyService> = {
 export type Client<S extends AnyService> = ServiceClient<S> & ClientMethods<S>
 
 /** The class of every client: `call`, events, `state`, `close`; the typed methods are added per service. */
-export class ServiceClient<S extends AnyService> extends EventEmitter<ClientEvents<S>> {
+export class ServiceClient<S extends AnyService> extends ListenedEmitter<ClientEvents<S>> {
   private stateNow: ClientState = 'connecting'
   private token = 0n
   private requests: FrameWriter | undefined
@@ -54,6 +55,8 @@ export class ServiceClient<S extends AnyService> extends EventEmitter<ClientEven
   private lastHeard = Date.now()
   private heartbeat: NodeJS.Timeout | undefined
   private reconnecting: Promise<void> | undefined
+  /** Holds this client while something waits on it, and ends its session if it is dropped unclosed. */
+  private readonly keepalive: ClientKeepalive<this>
   private maxRequestBytes = Number.POSITIVE_INFINITY
   /** Methods of this client that the server's schema breaks, each with what differs. */
   private broken = new Map<string, string>()
@@ -92,7 +95,9 @@ export class ServiceClient<S extends AnyService> extends EventEmitter<ClientEven
     super()
     this.transport = options.transport
     this.reassembler = new Reassembler({ maxBodyBytes: options.maxBodyBytes })
-    reply.inbound.consume((data) => this.onMessage(data))
+    this.keepalive = new ClientKeepalive(this, reply)
+    // Weakly: a consuming reply path is rooted, and must not keep a dropped client.
+    reply.inbound.consume(this.keepalive.weakly(this.onMessage))
   }
 
   /** Where the client stands now. */
@@ -148,7 +153,7 @@ export class ServiceClient<S extends AnyService> extends EventEmitter<ClientEven
     if (refusal !== undefined) return Promise.reject(refusal)
     return new Promise((resolve, reject) => {
       const request = { method, input, deadline, urgent, oneWay, metadata, signal: options.signal, resolve, reject }
-      const call = new PendingCall(request, (c) => this.abandon(c))
+      const call = new PendingCall(this.keepalive.untilSettled(request), (c) => this.abandon(c))
       if (this.stateNow === 'open') this.send(call)
       else this.calls.wait(call)
     })
@@ -207,7 +212,7 @@ export class ServiceClient<S extends AnyService> extends EventEmitter<ClientEven
             // Thrown here (a bound broken), it rejects the call.
             const metadata = outgoingMetadata(method, options.metadata)
             const request = { method, input, deadline, urgent, oneWay: false, metadata, signal, resolve, reject }
-            pending = new PendingCall(request, (c) => this.abandon(c))
+            pending = new PendingCall(this.keepalive.untilSettled(request), (c) => this.abandon(c))
             this.streams.expect(pending, stream)
             if (this.stateNow === 'open') this.send(pending)
             else this.calls.wait(pending)
@@ -233,6 +238,7 @@ export class ServiceClient<S extends AnyService> extends EventEmitter<ClientEven
     if (this.stateNow === 'closed') return
     const wasOpen = this.stateNow === 'open' || this.stateNow === 'draining'
     this.stateNow = 'closed'
+    this.keepalive.end()
     clearInterval(this.heartbeat)
     if (wasOpen) this.trySendControl(FrameType.GOODBYE)
     this.handshake?.fail(this.closedError())
@@ -288,8 +294,8 @@ export class ServiceClient<S extends AnyService> extends EventEmitter<ClientEven
     }
     this.stateNow = 'open'
     this.lastHeard = Date.now()
-    clearInterval(this.heartbeat)
-    this.heartbeat = setInterval(() => this.beat(), this.heartbeatMs)
+    this.keepalive.opened(lanes, this.token)
+    this.heartbeat = this.keepalive.every(this.heartbeatMs, this.beat)
     for (const call of this.calls.takeWaiting()) if (!call.settled) this.send(call)
   }
 
@@ -568,6 +574,7 @@ export class ServiceClient<S extends AnyService> extends EventEmitter<ClientEven
   }
 
   private async reconnectLoop(): Promise<void> {
+    const release = this.keepalive.hold()
     try {
       const connected = await retryWithBackoff(
         () => this.connect(this.options.reconnectTimeoutMs),
@@ -576,6 +583,7 @@ export class ServiceClient<S extends AnyService> extends EventEmitter<ClientEven
       if (connected) this.fire('reconnect')
     } finally {
       this.reconnecting = undefined
+      release()
     }
   }
 
@@ -584,6 +592,13 @@ export class ServiceClient<S extends AnyService> extends EventEmitter<ClientEven
     this.requests = undefined
     this.urgent = undefined
     for (const writer of writers) await writer?.endpoint.close()
+  }
+
+  /** Listeners of the service's own events hold the client (src/rpc/client-keepalive.ts); lifecycle listeners do not. */
+  protected override listenersChanged(): void {
+    let listening = false
+    for (const name of this.service.events.keys()) listening ||= this.listenerCount(name as never) > 0
+    this.keepalive.listen(listening)
   }
 
   /** @internal Emits without the per-event typing, which a generic S cannot narrow inside the class. */

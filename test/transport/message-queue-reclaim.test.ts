@@ -2,6 +2,8 @@
  * A forgotten close() must not leak for the life of the process (issue 12,
  * item 5). The addon's Queue object owns the descriptor and its poll handle
  * and releases both when it is collected unclosed, or when its thread ends.
+ * A client is collectable once nothing waits on it (src/rpc/client-keepalive.ts),
+ * and its session is then ended and its reply queue removed.
  *
  * Each case runs in a child (test/fixtures/reclaim-probe.ts) that counts its
  * own descriptors in /proc/self/fd and can call gc(): before, with the
@@ -10,8 +12,9 @@
 import { describe, expect, it } from 'vitest'
 import { MessageQueue } from '../../src/transport/mq/message-queue.js'
 import { trackQueue, uniqueQueueName } from '../helpers/queues.js'
-import { PROCESS_TEST_TIMEOUT_MS, spawnServer, useRpcHarness } from '../helpers/rpc.js'
+import { PROCESS_TEST_TIMEOUT_MS, type ServerProc, spawnServer, useRpcHarness } from '../helpers/rpc.js'
 import { spawnFixture } from '../helpers/spawn.js'
+import { until } from '../helpers/wait.js'
 
 useRpcHarness()
 
@@ -21,6 +24,8 @@ interface Counts {
   after: number
   whileWaiting?: number
   replyQueues?: string[]
+  /** Reply queues still there after the collection. */
+  left?: string[]
 }
 
 function unlinkQuietly(names: Iterable<string>): void {
@@ -45,14 +50,21 @@ async function probeQueue(mode: string, ...args: number[]): Promise<Counts> {
 }
 
 /** Runs a client mode of the probe against a lab server in another process, then removes the clients' reply queues. */
-async function probeClients(mode: string, ...args: number[]): Promise<Counts> {
+async function probeClients(mode: string, ...args: number[]): Promise<Counts & { server: ServerProc }> {
   const queue = uniqueQueueName(`reclaim-${mode}`)
   const server = await spawnServer(queue)
   expect(server.lines().at(-1)?.event).toBe('ready')
   const counts = await spawnFixture('reclaim-probe.ts', [mode, queue, ...args.map(String)]).json<Counts>(80_000)
   const replies = (counts.replyQueues ?? []).map(trackQueue)
   unlinkQuietly(replies)
-  return counts
+  return { ...counts, server }
+}
+
+/** The probe's line of `phase`, its reply queues tracked (and removed after the test) at once. */
+async function phase<T extends Counts>(probe: ReturnType<typeof spawnFixture>, name: string): Promise<T> {
+  const line = JSON.parse(await probe.waitForLine(new RegExp(`"phase":"${name}"`), 80_000)) as T
+  for (const reply of line.replyQueues ?? []) trackQueue(reply)
+  return line
 }
 
 describe('a MessageQueue dropped without close()', () => {
@@ -99,18 +111,47 @@ describe('a client dropped without close()', () => {
   )
 
   it(
-    'on the main thread stays open while its session runs: the RPC layer holds it (known limit)',
+    'on the main thread, idle, is collected: its descriptors and reply queue go, and the server ends its session',
     async () => {
-      // The client's heartbeat interval and its reply queue's consumer (an
-      // active poll, so a held callback) keep a connected client reachable:
-      // gc() cannot reclaim it. The queues below it are reclaimable (the
-      // tests above); making a dropped client collectable is the RPC
-      // layer's part (issue 12, item 5). When it is done, this test flips:
-      // expect counts.after to equal counts.before then.
+      // Its heartbeat and its reply queue's consumer (an active poll, so a
+      // rooted callback) reach an idle client only weakly; once collected,
+      // its session is ended (GOODBYE) and its reply path closed and removed.
       const counts = await probeClients('clients', 6)
       expect(counts.replyQueues).toHaveLength(6)
       expect(counts.opened - counts.before).toBe(18)
-      expect(counts.after).toBe(counts.opened)
+      expect(counts.after).toBe(counts.before)
+      expect(counts.left).toEqual([])
+      // The warm-up client's session, then the six dropped ones'.
+      const ended = () => counts.server.linesWith({ event: 'sessionEnd' }).length
+      await until(() => ended() >= 7, "the server ended the dropped clients' sessions")
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  )
+
+  it(
+    'is kept while a listener of its service events or a call waits on it, and collected once they are done',
+    async () => {
+      const queue = uniqueQueueName('reclaim-kept')
+      const server = await spawnServer(queue)
+      expect(server.lines().at(-1)?.event).toBe('ready')
+      const tag = `kept-${process.pid}`
+      const probe = spawnFixture('reclaim-probe.ts', ['kept', queue, tag])
+      // Three clients dropped: listening for 'tick', with sleep(tag) in flight, idle.
+      const busy = await phase<Counts & { whileBusy: number; alive: boolean[] }>(probe, 'busy')
+      expect(busy.opened - busy.before).toBe(9)
+      expect(busy.alive).toEqual([true, true, false])
+      expect(busy.whileBusy).toBe(busy.before + 6)
+      // Only now does what they wait for come: after gc() had its chance.
+      await server.waitFor({ event: 'started', tag })
+      server.emit('tick', { n: 7 })
+      server.send({ op: 'wake', tag })
+      const done = await phase<Counts & { tick: number; answer: unknown; alive: boolean[] }>(probe, 'done')
+      unlinkQuietly(done.replyQueues ?? [])
+      expect(done.tick).toBe(7)
+      expect(done.answer).toEqual({ tag })
+      expect(done.alive).toEqual([false, false, false])
+      expect(done.after).toBe(done.before)
+      expect(done.left).toEqual([])
     },
     PROCESS_TEST_TIMEOUT_MS,
   )
