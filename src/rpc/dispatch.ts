@@ -9,15 +9,15 @@ import { FrameFlag, FrameType } from '../protocol/frame.js'
 import { RpcError, rpcErrorToWire } from '../protocol/rpc-error.js'
 import { decodeBody, readRequest } from '../protocol/wire.js'
 import { setClampedTimeout } from '../util/settle-once.js'
-import type { CallContext } from './context.js'
+import type { CallContext, Peer } from './context.js'
 import { LazyAbort } from './lazy-abort.js'
 import { checkMetadata, type Metadata } from './metadata.js'
 import type { RateLimiter } from './rate-limiter.js'
-import type { Scheduler } from './scheduler.js'
+import type { Scheduler, Task } from './scheduler.js'
 import { answerBuiltin, type BuiltinHandler, runHandler } from './server-intercept.js'
 import type { ResolvedServerOptions } from './server-options.js'
 import { type AnyService, assertValid, type CompiledMethod, outputMismatch } from './service.js'
-import type { Session } from './session.js'
+import type { InFlightCall, Session } from './session.js'
 import type { ServerStats } from './stats.js'
 import { startServerStream, streamsInput } from './stream-server.js'
 
@@ -63,12 +63,8 @@ export function dispatchRequest(session: Session, callId: number, flags: number,
   }
   const urgent = (flags & FrameFlag.URGENT) !== 0
   const oneWay = (flags & FrameFlag.ONE_WAY) !== 0
-  const onFailure = (error: unknown) => deps.sendFailed(session, error)
-  const reply = (type: FrameType, value: unknown) => {
-    if (!oneWay) session.post(type, callId, value, urgent, onFailure)
-  }
   const fail = (error: RpcError) => {
-    if (!oneWay) session.post(FrameType.ERROR, callId, rpcErrorToWire(error), urgent, onFailure)
+    if (!oneWay) session.post(FrameType.ERROR, callId, rpcErrorToWire(error), urgent)
   }
   let methodName: string
   let input: unknown
@@ -89,6 +85,9 @@ export function dispatchRequest(session: Session, callId: number, flags: number,
     if (denied !== undefined) {
       fail(denied)
       return
+    }
+    const reply = (type: FrameType, value: unknown) => {
+      if (!oneWay) session.post(type, callId, value, urgent)
     }
     answerBuiltin(session, callId, urgent, deadline, input, builtin, reply, fail)
     return
@@ -115,25 +114,52 @@ export function dispatchRequest(session: Session, callId: number, flags: number,
     fail(error as RpcError)
     return
   }
-  const controller = new LazyAbort()
-  session.inFlight.set(callId, { controller, urgent, deadline: deadline ?? undefined })
-  const ctx: CallContext = {
-    peer: session.peer,
-    get signal() {
-      return controller.signal
-    },
-    deadline: deadline ?? undefined,
-    metadata,
-    method: method.name,
-    urgent,
-    sessionId: session.id,
-  }
   if (method.stream !== undefined) {
+    const controller = new LazyAbort()
+    const ctx = callContext(session, controller, method, deadline, metadata, urgent)
     startServerStream({ session, callId, method, input, ctx, controller, urgent, deps, builtin: builtinStream?.handler })
     return
   }
-  const call: RunningCall = { session, callId, method, input, ctx, controller, deps, reply, fail }
-  deps.scheduler.submit({ urgent, owner: session, run: () => runCall(call) })
+  const call = new UnaryCall(session, callId, method, input, deadline, metadata, urgent, oneWay, deps)
+  session.inFlight.set(callId, call)
+  deps.scheduler.submit(call)
+}
+
+/** What the handler gets as its second argument. */
+function callContext(
+  session: Session,
+  controller: LazyAbort,
+  method: CompiledMethod,
+  deadline: number | null,
+  metadata: Metadata,
+  urgent: boolean,
+): CallContext {
+  return new HandlerContext(session.peer, controller, deadline ?? undefined, metadata, method.name, urgent, session.id)
+}
+
+/**
+ * A handler's `ctx`. A class rather than an object literal with a getter:
+ * the getter lives once on the prototype instead of being made per call,
+ * and the signal itself is made only when a handler asks for it.
+ */
+class HandlerContext implements CallContext {
+  readonly #controller: LazyAbort
+
+  constructor(
+    readonly peer: Peer,
+    controller: LazyAbort,
+    readonly deadline: number | undefined,
+    readonly metadata: Metadata,
+    readonly method: string,
+    readonly urgent: boolean,
+    readonly sessionId: string,
+  ) {
+    this.#controller = controller
+  }
+
+  get signal(): AbortSignal {
+    return this.#controller.signal
+  }
 }
 
 /** The `authorize` option's refusal of `method` for this session's peer, if it refuses. */
@@ -184,65 +210,89 @@ function checkLimits(
   return undefined
 }
 
-/** One accepted call, from its slot in the scheduler to its reply. */
-interface RunningCall {
-  readonly session: Session
-  readonly callId: number
-  readonly method: CompiledMethod
-  readonly input: unknown
+/**
+ * One accepted unary or one-way call, from its place in the scheduler to
+ * its reply: the scheduler's task and the session's in-flight entry at once,
+ * so that a call costs one object here rather than a handful of closures.
+ */
+class UnaryCall implements Task, InFlightCall {
+  readonly controller = new LazyAbort()
   readonly ctx: CallContext
-  readonly controller: LazyAbort
-  readonly deps: DispatchDeps
-  readonly reply: (type: FrameType, value: unknown) => void
-  readonly fail: (error: RpcError) => void
-}
+  readonly deadline: number | undefined
 
-async function runCall(call: RunningCall): Promise<void> {
-  const { session, callId, method, input, ctx, controller, deps, reply, fail } = call
-  // Cancelled (or its session ended) while it waited for a slot: nobody
-  // waits for an answer, and the handler never starts.
-  if (controller.aborted) {
-    session.inFlight.delete(callId)
-    return
+  constructor(
+    readonly session: Session,
+    readonly callId: number,
+    readonly method: CompiledMethod,
+    readonly input: unknown,
+    deadline: number | null,
+    metadata: Metadata,
+    readonly urgent: boolean,
+    readonly oneWay: boolean,
+    readonly deps: DispatchDeps,
+  ) {
+    this.deadline = deadline ?? undefined
+    this.ctx = callContext(session, this.controller, method, deadline, metadata, urgent)
   }
-  // Out of time while it waited: the handler never starts, and the caller is
-  // told so, as it would be had the deadline passed before arrival.
-  if (ctx.deadline !== undefined && ctx.deadline <= Date.now()) {
-    session.inFlight.delete(callId)
-    deps.stats.record(method.name, false, 0)
-    return fail(new RpcError(Code.DEADLINE_EXCEEDED, `deadline of '${method.name}' passed while the call waited for a slot`))
+
+  /** Round-robin is over sessions. */
+  get owner(): Session {
+    return this.session
   }
-  const timer =
-    ctx.deadline === undefined
-      ? undefined
-      : setClampedTimeout(
-          () => controller.abort(new RpcError(Code.DEADLINE_EXCEEDED, `deadline of '${method.name}' passed`)),
-          ctx.deadline - Date.now(),
-        )
-  const started = performance.now()
-  try {
-    const output = await runHandler(deps.service.name, method, input, ctx, deps.handlers, deps.options.interceptors)
-    // The caller has given up (cancel, deadline, session end): nobody is
-    // waiting for this result, and it must not reach a later call.
-    if (controller.aborted) return
-    const error = outputMismatch(method, output)
-    if (error !== undefined) {
-      deps.reportError(error)
-      deps.stats.record(method.name, false, performance.now() - started)
-      return fail(error)
+
+  async run(): Promise<void> {
+    const { session, callId, method, ctx, controller, deps } = this
+    // Cancelled (or its session ended) while it waited for a slot: nobody
+    // waits for an answer, and the handler never starts.
+    if (controller.aborted) {
+      session.inFlight.delete(callId)
+      return
     }
-    deps.stats.record(method.name, true, performance.now() - started)
-    reply(FrameType.RESPONSE, output)
-  } catch (thrown) {
-    deps.stats.record(method.name, false, performance.now() - started)
-    if (controller.aborted) return
-    if (thrown instanceof RpcError) return fail(thrown)
-    const message = thrown instanceof Error ? thrown.message : String(thrown)
-    const error = new RpcError(Code.INTERNAL, `handler '${method.name}' failed: ${message}`, undefined, { cause: thrown })
-    deps.reportError(error)
-    fail(error)
-  } finally {
-    if (timer !== undefined) clearTimeout(timer)
-    session.inFlight.delete(callId)
+    // Out of time while it waited: the handler never starts, and the caller is
+    // told so, as it would be had the deadline passed before arrival.
+    if (this.deadline !== undefined && this.deadline <= Date.now()) {
+      session.inFlight.delete(callId)
+      deps.stats.record(method.name, false, 0)
+      return this.fail(
+        new RpcError(Code.DEADLINE_EXCEEDED, `deadline of '${method.name}' passed while the call waited for a slot`),
+      )
+    }
+    const timer =
+      this.deadline === undefined
+        ? undefined
+        : setClampedTimeout(
+            () => controller.abort(new RpcError(Code.DEADLINE_EXCEEDED, `deadline of '${method.name}' passed`)),
+            this.deadline - Date.now(),
+          )
+    const started = performance.now()
+    try {
+      const output = await runHandler(deps.service.name, method, this.input, ctx, deps.handlers, deps.options.interceptors)
+      // The caller has given up (cancel, deadline, session end): nobody is
+      // waiting for this result, and it must not reach a later call.
+      if (controller.aborted) return
+      const error = outputMismatch(method, output)
+      if (error !== undefined) {
+        deps.reportError(error)
+        deps.stats.record(method.name, false, performance.now() - started)
+        return this.fail(error)
+      }
+      deps.stats.record(method.name, true, performance.now() - started)
+      if (!this.oneWay) session.post(FrameType.RESPONSE, callId, output, this.urgent)
+    } catch (thrown) {
+      deps.stats.record(method.name, false, performance.now() - started)
+      if (controller.aborted) return
+      if (thrown instanceof RpcError) return this.fail(thrown)
+      const message = thrown instanceof Error ? thrown.message : String(thrown)
+      const error = new RpcError(Code.INTERNAL, `handler '${method.name}' failed: ${message}`, undefined, { cause: thrown })
+      deps.reportError(error)
+      this.fail(error)
+    } finally {
+      if (timer !== undefined) clearTimeout(timer)
+      session.inFlight.delete(callId)
+    }
+  }
+
+  private fail(error: RpcError): void {
+    if (!this.oneWay) this.session.post(FrameType.ERROR, this.callId, rpcErrorToWire(error), this.urgent)
   }
 }

@@ -373,6 +373,7 @@ export class Server<S extends AnyService> {
       return
     }
     const session = result
+    session.onPostFailure = (error) => this.deps.sendFailed(session, error)
     this.sessions.addHandshake(session)
     session.send(FrameType.CHALLENGE, 0, { nonce: session.nonce }).catch((error: unknown) => this.deps.sendFailed(session, error))
   }

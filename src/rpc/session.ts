@@ -67,6 +67,12 @@ export class Session {
   readonly openedAt = Date.now()
   /** Frames from this session that were dropped as malformed. */
   malformed = 0
+  /** Hears a post that could not be written (its reply path stayed full or went away): the server ends the session. */
+  onPostFailure: (error: unknown) => void = () => {}
+  // One callback for every post, not a closure per reply.
+  private readonly afterPost = (error?: unknown): void => {
+    if (error !== undefined) this.onPostFailure(error)
+  }
 
   constructor(
     readonly token: bigint,
@@ -95,15 +101,13 @@ export class Session {
     return this.writer.write(this.header(type, callId, urgent), encodeOrEmpty(body), urgent ? URGENT_PRIORITY : NORMAL_PRIORITY)
   }
 
-  /** Writes one frame to the client without a promise; `onFailure` hears only a failure. */
-  post(type: FrameType, callId: number, body: unknown, urgent: boolean, onFailure: (error: unknown) => void): void {
+  /** Writes one frame to the client without a promise; a failure goes to `onPostFailure`. */
+  post(type: FrameType, callId: number, body: unknown, urgent: boolean): void {
     this.writer.post(
       this.header(type, callId, urgent),
       encodeOrEmpty(body),
       urgent ? URGENT_PRIORITY : NORMAL_PRIORITY,
-      (error) => {
-        if (error !== undefined) onFailure(error)
-      },
+      this.afterPost,
     )
   }
 

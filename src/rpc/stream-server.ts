@@ -243,8 +243,8 @@ class ServerStream {
   }
 
   private post(type: FrameType, value: unknown): void {
-    const { session, callId, urgent, deps } = this.call
-    session.post(type, callId, value, urgent, (error) => deps.sendFailed(session, error))
+    const { session, callId, urgent } = this.call
+    session.post(type, callId, value, urgent)
   }
 
   /** The normal end: STREAM_END after the last output, or the client stream's RESPONSE. */
