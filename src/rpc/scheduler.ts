@@ -8,9 +8,9 @@
  * client's backlog cannot push the others back, and a session that had
  * nothing waiting goes before those with a backlog (fq_codel's "new flows
  * first"): a client with one call at a time is served next, not after one
- * call of every flooding session. Bulk calls start a few at a time, with
- * the promise jobs of those started in between, so that the replies of
- * fast handlers leave while more calls start instead of after them all.
+ * call of every flooding session. Bulk calls start in runs, with the
+ * promise jobs of those started in between, so that the replies of fast
+ * handlers leave while more calls start instead of after them all.
  * @module
  */
 
@@ -19,8 +19,12 @@ const BULK_TURN_BUDGET_MS = 1
 /**
  * Bulk calls started in one synchronous run before the rest wait for the
  * promise jobs queued so far (handlers finishing, replies being written).
+ * Their replies are packed into one message per client, so a larger run
+ * costs fewer system calls; a new owner's call (a client that was not
+ * waiting) ends its run at once, so that its reply does not wait for the
+ * backlog's.
  */
-const BULK_STARTS_PER_RUN = 4
+const BULK_STARTS_PER_RUN = 16
 /**
  * How often, at most, the lanes are read between bulk calls. Reading costs
  * a syscall; with fast handlers, once per call would be most of the cost,
@@ -154,8 +158,11 @@ export class Scheduler {
           this.continueAfterJobs()
           return
         }
-        this.bulkSinceJobs++
-        this.start(this.nextBulk() as Task)
+        const newOwner = this.newOwners.size > 0
+        const task = this.nextBulk() as Task
+        // Its reply goes before the rest of the backlog starts (when there is one).
+        this.bulkSinceJobs = newOwner && this.bulkWaiting > 0 ? BULK_STARTS_PER_RUN : this.bulkSinceJobs + 1
+        this.start(task)
       }
     } finally {
       this.starting = false
