@@ -19,8 +19,11 @@ import { buildSync } from 'esbuild'
 const here = dirname(fileURLToPath(import.meta.url))
 const built = new Map<string, string>()
 
+/** The peer scripts the benchmarks spawn (bench/<name>.ts). */
+export type PeerName = 'rpc-peer' | 'pingpong-node' | 'streams-peer'
+
 /** The path of bench/<name>.ts bundled to JavaScript (bundled on first use). */
-export function peerScript(name: 'rpc-peer' | 'pingpong-node'): string {
+export function peerScript(name: PeerName): string {
   const done = built.get(name)
   if (done !== undefined) return done
   const outfile = join(here, 'build', `${name}.mjs`)

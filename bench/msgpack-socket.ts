@@ -12,7 +12,8 @@ import { Decoder, Encoder } from '@msgpack/msgpack'
 const encoder = new Encoder()
 const decoder = new Decoder()
 
-function frame(value: unknown): Buffer {
+/** One frame: a uint32 LE length, then `value` as msgpack. */
+export function frame(value: unknown): Buffer {
   const body = encoder.encodeSharedRef(value)
   const out = Buffer.allocUnsafe(4 + body.byteLength)
   out.writeUInt32LE(body.byteLength, 0)
@@ -39,7 +40,7 @@ function send(socket: Socket, value: unknown): void {
  * large frame are kept in a list and joined once the frame is complete, so a
  * 1 MiB body costs one copy, not one per 64 KiB read.
  */
-function readFrames(socket: Socket, onFrame: (body: Buffer) => void): void {
+export function readFrames(socket: Socket, onFrame: (body: Buffer) => void): void {
   let buffered: Buffer = Buffer.alloc(0)
   let parts: Buffer[] = []
   let partsLength = 0

@@ -6,7 +6,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
-import { peerScript } from './bundle.js'
+import { type PeerName, peerScript } from './bundle.js'
 
 /** One bench/rpc-peer.ts process: its output lines, its result, and stopping it. */
 export class Proc {
@@ -16,13 +16,14 @@ export class Proc {
   private stderr = ''
   private readonly watchers = new Set<() => void>()
 
-  /** Runs bench/rpc-peer.ts (bundled) as `<role> <json config>` under `wrapper`. */
+  /** Runs bench/<script>.ts (bundled; rpc-peer unless told) as `<role> <json config>` under `wrapper`. */
   constructor(
     readonly role: string,
     config: unknown,
     wrapper: readonly string[] = [],
+    script: PeerName = 'rpc-peer',
   ) {
-    const argv = [...wrapper, process.execPath, peerScript('rpc-peer'), role, JSON.stringify(config)]
+    const argv = [...wrapper, process.execPath, peerScript(script), role, JSON.stringify(config)]
     this.child = spawn(argv[0] as string, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] })
     this.child.stdin?.on('error', () => undefined) // a peer that exited early: its exit code tells
     createInterface({ input: this.child.stdout as NodeJS.ReadableStream }).on('line', (line) => {

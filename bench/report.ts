@@ -169,6 +169,35 @@ export function writeReport(report: BenchReport, options: RunInfo): string[] {
       '',
     )
   }
+  if (report.streams !== undefined) {
+    parts.push(
+      '## Server streams',
+      '',
+      table(
+        [
+          'implementation',
+          'CPUs',
+          'element',
+          'elements per run',
+          'elements/s (median)',
+          'runs min - max',
+          'CPU us/element (client / server)',
+        ],
+        report.streams.map((r) => [
+          r.label,
+          r.cpus,
+          r.bytes >= 1024 ? `${r.bytes / 1024} KiB` : `${r.bytes} B`,
+          String(r.elements),
+          fmt(r.elements_per_s, 0),
+          `${fmt(Math.min(...r.runs), 0)} - ${fmt(Math.max(...r.runs), 0)}`,
+          `${fmt(r.client_us, 2)} / ${fmt(r.server_us, 2)}`,
+        ]),
+      ),
+      '',
+      `Each figure is the median of ${report.streams[0]?.runs.length ?? 0} streams; the two implementations' runs alternate. mqrpc: a \`stream: 'server'\` method with default options (every element validated on both sides, a window of 16), read with \`for await\`. Baseline: length-prefixed msgpack frames over a Unix socket, written with back-pressure, decoded one by one (bench/README.md, "streams").`,
+      '',
+    )
+  }
   for (const extra of report.extra ?? []) parts.push(`## ${extra.title}`, '', extra.markdown, '')
   const analysis = join(root, 'bench/analysis.md')
   if (existsSync(analysis)) parts.push(readFileSync(analysis, 'utf8'))

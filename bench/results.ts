@@ -71,6 +71,24 @@ export interface UrgentRow {
   readonly burnMs: number
 }
 
+/** One server stream, one element size, one placement: the median of several runs (bench/streams.ts). */
+export interface StreamRow {
+  readonly contender: string
+  readonly label: string
+  readonly cpus: string
+  /** About how many bytes one element takes as msgpack. */
+  readonly bytes: number
+  /** Elements per run (each run is one stream). */
+  readonly elements: number
+  /** Elements per second of each run, in the order they ran. */
+  readonly runs: readonly number[]
+  /** The median of `runs`. */
+  readonly elements_per_s: number
+  /** CPU time per element, microseconds, each side (medians over the runs). */
+  readonly client_us: number
+  readonly server_us: number
+}
+
 /** Everything one `npm run bench` gathered. */
 export interface BenchReport {
   pingpong?: readonly PingPongRow[]
@@ -78,6 +96,7 @@ export interface BenchReport {
   skipped?: readonly string[]
   rss?: RssResult
   urgent?: readonly UrgentRow[]
+  streams?: readonly StreamRow[]
   /** Free-form sections other benchmarks add (title, markdown). */
   extra?: { title: string; markdown: string }[]
 }

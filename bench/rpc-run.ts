@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process'
 import { existsSync, readdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { MessageQueue } from '../src/index.js'
+import type { PeerName } from './bundle.js'
 import type { Contender } from './contenders.js'
 import { Proc } from './proc.js'
 
@@ -54,9 +55,9 @@ export class Run {
     Run.active.add(this)
   }
 
-  /** Spawns a bench/rpc-peer.ts role for this run. */
-  spawn(role: string, config: unknown, wrapper: readonly string[]): Proc {
-    const proc = new Proc(role, config, wrapper)
+  /** Spawns a role of bench/rpc-peer.ts (or of another peer `script`) for this run. */
+  spawn(role: string, config: unknown, wrapper: readonly string[], script?: PeerName): Proc {
+    const proc = new Proc(role, config, wrapper, script)
     this.procs.push(proc)
     return proc
   }

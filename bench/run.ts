@@ -30,6 +30,7 @@ const BENCHES: Record<string, () => Promise<BenchModule>> = {
   rpc: () => import('./rpc.js'),
   fairness: () => import('./fairness.js'),
   nats: () => import('./nats.js'),
+  streams: () => import('./streams.js'),
 }
 
 const { values, positionals } = parseArgs({

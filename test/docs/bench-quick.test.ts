@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- --quick` runs to the end: every benchmark (ping-pong,
- * the RPC contenders, server memory, the urgent lane) briefly, as its own
+ * the RPC contenders, server memory, the urgent lane, server streams) briefly, as its own
  * processes, printing each table. No figure is checked (speed belongs in
  * the benchmark, not in assertions), only that it finishes, prints the
  * tables' headers, and leaves no queue or socket file behind.
@@ -58,6 +58,8 @@ describe('npm run bench -- --quick', () => {
       'MB/s each way',
       'server RSS',
       'lane    median us',
+      '== streams',
+      'elements/s (median)',
       'all benchmarks done',
     ]) {
       expect(stdout).toContain(header)

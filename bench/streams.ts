@@ -1,0 +1,178 @@
+/**
+ * Server streams (issue 11, "Streams"): elements per second of an mqrpc
+ * server stream (`count`, default options: every element validated on both
+ * sides, the default window), consumed with `for await`, against a stream
+ * of the same elements hand-rolled over a Unix domain socket
+ * (length-prefixed @msgpack/msgpack frames written with back-pressure,
+ * decoded one by one). Elements of about 64 bytes and 4 KiB.
+ *
+ * Each side is its own process (bench/streams-peer.ts, bundled). Each client
+ * sizes its runs from its warm-up (about `seconds` each); the runs of the
+ * two contenders alternate, so a burst of other load on the machine hits
+ * both, and each figure is the median of its runs. Unpinned, and pinned to
+ * CPU 0 when `taskset` exists (not with `--quick`).
+ *
+ *   node --import tsx bench/streams.ts [--quick] [--runs N] [--seconds S] [--no-cork]
+ *
+ * `--no-cork` makes the socket server write each frame in its own syscall
+ * (a control: the baseline otherwise corks a tick's frames, as bench/msgpack-socket.ts does).
+ * Registered in bench/run.ts as `streams`.
+ * @module
+ */
+import { loadavg } from 'node:os'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { contender } from './contenders.js'
+import type { Proc } from './proc.js'
+import type { BenchReport, StreamRow } from './results.js'
+import { placements, Run } from './rpc-run.js'
+import type { ClientRuns, StreamRun } from './streams-peer.js'
+import { fmt, printTable } from './summary.js'
+
+/** Element sizes, bytes as msgpack (about). */
+const SIZES = [64, 4096]
+
+interface Settings {
+  readonly runs: number
+  readonly seconds: number
+  readonly warmup: number
+  readonly minElements: number
+  readonly maxElements: number
+}
+
+const FULL: Settings = { runs: 5, seconds: 0.6, warmup: 4000, minElements: 2000, maxElements: 2_000_000 }
+const QUICK: Settings = { runs: 3, seconds: 0.2, warmup: 1000, minElements: 500, maxElements: 500_000 }
+
+const LABELS: Record<string, string> = {
+  mqrpc: 'mqrpc server stream',
+  socket: 'msgpack over Unix socket (baseline)',
+}
+
+const median = (values: readonly number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2
+}
+
+const load = () =>
+  loadavg()
+    .map((n) => n.toFixed(2))
+    .join(' ')
+
+/** Both contenders on one placement: servers, clients, then the runs, alternating. */
+async function placementRows(cpus: string, wrapper: readonly string[], settings: Settings, cork: boolean): Promise<StreamRow[]> {
+  const ids = ['mqrpc', 'socket'] as const
+  const runs = ids.map((id) => new Run(contender(id)))
+  try {
+    const servers = ids.map((id, i) => {
+      const run = runs[i] as Run
+      return run.spawn(id === 'mqrpc' ? 'mq-server' : 'socket-server', { address: run.address, cork }, wrapper, 'streams-peer')
+    })
+    await Promise.all(servers.map((s) => s.waitFor('ready')))
+    const steps = SIZES.flatMap((bytes) => Array.from({ length: settings.runs }, () => bytes))
+    const clients: Proc[] = []
+    // One warm-up at a time: each sizes its runs from its own rate.
+    for (const [i, id] of ids.entries()) {
+      const run = runs[i] as Run
+      const config = { contender: id, address: run.address, sizes: SIZES, steps, ...settings }
+      const client = run.spawn('client', config, wrapper, 'streams-peer')
+      await client.waitFor('ready', 120_000)
+      clients.push(client)
+    }
+    for (const k of steps.keys()) {
+      // Alternate which goes first, so neither always follows the other's run.
+      const order = k % 2 === 0 ? clients : [...clients].reverse()
+      for (const client of order) {
+        client.tell('go')
+        await client.waitFor(`done ${k}`, 120_000)
+      }
+    }
+    const results = await Promise.all(clients.map((c) => c.result<ClientRuns>()))
+    return ids.flatMap((id, i) =>
+      SIZES.map((bytes) => {
+        const mine = (results[i] as ClientRuns).runs.filter((r) => r.bytes === bytes)
+        const of = (pick: (r: StreamRun) => number) => median(mine.map(pick))
+        return {
+          contender: id,
+          label: LABELS[id] ?? id,
+          cpus,
+          bytes,
+          elements: mine[0]?.elements ?? 0,
+          runs: mine.map((r) => r.elements_per_s),
+          elements_per_s: of((r) => r.elements_per_s),
+          client_us: of((r) => r.client_us),
+          server_us: of((r) => r.server_us),
+        }
+      }),
+    )
+  } finally {
+    await Promise.all(runs.map((run) => run.close()))
+  }
+}
+
+const socketRow = (rows: readonly StreamRow[], like: StreamRow) =>
+  rows.find((r) => r.contender === 'socket' && r.cpus === like.cpus && r.bytes === like.bytes)
+
+/** Runs the stream benchmark, prints its table, and returns its rows for docs/BENCHMARKS.md. */
+export default async function streams(argv: readonly string[] = []): Promise<Partial<BenchReport>> {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      quick: { type: 'boolean', default: false },
+      runs: { type: 'string' },
+      seconds: { type: 'string' },
+      'no-cork': { type: 'boolean', default: false },
+    },
+    allowPositionals: false,
+  })
+  const base = values.quick ? QUICK : FULL
+  const settings: Settings = {
+    ...base,
+    runs: values.runs === undefined ? base.runs : Number(values.runs),
+    seconds: values.seconds === undefined ? base.seconds : Number(values.seconds),
+  }
+  Run.cleanUpOnSignals()
+  console.log(`load average ${load()}`)
+  console.log(
+    `server streams: elements of ~${SIZES.join(' and ~')} bytes, ${settings.runs} runs of ~${settings.seconds} s per size ` +
+      'and implementation, alternating; server and client are separate processes',
+  )
+  const rows: StreamRow[] = []
+  for (const [cpus, wrapper] of placements(values.quick)) {
+    console.log(`  ${cpus}`)
+    rows.push(...(await placementRows(cpus, wrapper, settings, !values['no-cork'])))
+  }
+  console.log('')
+  printTable(
+    [
+      'implementation',
+      'CPUs',
+      'element bytes',
+      'elements/run',
+      'elements/s (median)',
+      'runs min-max',
+      'CPU us/element (client / server)',
+      'vs socket',
+    ],
+    rows.map((r) => [
+      r.label,
+      r.cpus,
+      String(r.bytes),
+      String(r.elements),
+      fmt(r.elements_per_s, 0),
+      `${fmt(Math.min(...r.runs), 0)}-${fmt(Math.max(...r.runs), 0)}`,
+      `${fmt(r.client_us, 2)} / ${fmt(r.server_us, 2)}`,
+      `${fmt(r.elements_per_s / (socketRow(rows, r)?.elements_per_s ?? Number.NaN), 2)}x`,
+    ]),
+    2,
+  )
+  console.log(`load average ${load()}`)
+  return { streams: rows }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  streams(process.argv.slice(2)).catch((error: unknown) => {
+    console.error(error)
+    process.exitCode = 1
+  })
+}
