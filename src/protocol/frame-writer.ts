@@ -48,8 +48,13 @@ export class FrameWriter {
   private pending: Pending[] = []
   private spare: Pending[] = []
   private scheduled = false
+  private scheduledLater = false
   private readonly maxChunk: number
   private readonly flushNow = (): void => this.flush()
+  private readonly flushLater = (): void => {
+    this.scheduledLater = false
+    this.flush()
+  }
 
   constructor(
     readonly endpoint: Outbound,
@@ -79,6 +84,29 @@ export class FrameWriter {
    * where only a failure matters. `callback` (optional) hears how it ended.
    */
   post(header: FrameHeader, body: Uint8Array, priority = 0, callback?: WriteCallback): void {
+    this.enqueue(header, body, priority, callback)
+    if (!this.scheduled) {
+      this.scheduled = true
+      queueMicrotask(this.flushNow)
+    }
+  }
+
+  /**
+   * Like {@link post}, but the frames may wait until the end of this turn
+   * of the event loop, packed with whatever else is posted by then (a later
+   * `post` takes them along at once). For stream elements: a generator
+   * yields them a few promise jobs apart, and a flush after each would send
+   * one message, and wake the reader, per element.
+   */
+  postLater(header: FrameHeader, body: Uint8Array, priority = 0, callback?: WriteCallback): void {
+    this.enqueue(header, body, priority, callback)
+    if (!this.scheduled && !this.scheduledLater) {
+      this.scheduledLater = true
+      setImmediate(this.flushLater)
+    }
+  }
+
+  private enqueue(header: FrameHeader, body: Uint8Array, priority: number, callback: WriteCallback | undefined): void {
     const length = body.byteLength
     const done = callback === undefined || length <= this.maxChunk ? callback : once(callback)
     let offset = 0
@@ -88,10 +116,6 @@ export class FrameWriter {
       this.pending.push({ header, body, offset, chunkLength, priority, last, done })
       offset += chunkLength
     } while (offset < length)
-    if (!this.scheduled) {
-      this.scheduled = true
-      queueMicrotask(this.flushNow)
-    }
   }
 
   /**

@@ -70,17 +70,17 @@ export class ServiceClient<S extends AnyService> extends ListenedEmitter<ClientE
   private readonly streams = new ClientStreams({
     method: (name) => this.service.methods.get(name),
     begin: (method, input, options, deadline, stream) => this.beginStream(method, input, options, deadline, stream),
-    post: (callId, urgent, type, body, onError) => {
+    post: (callId, urgent, type, body, onError, later) => {
       const writer = urgent ? this.urgent : this.requests
       // No lane: the session is gone, and its calls fail with it.
-      writer?.post(
-        { type, flags: urgent ? FrameFlag.URGENT : 0, token: this.token, callId },
-        body,
-        urgent ? URGENT_PRIORITY : NORMAL_PRIORITY,
-        (error) => {
-          if (error !== undefined) onError(toRpcError(this.transport, error, Code.UNAVAILABLE))
-        },
-      )
+      if (writer === undefined) return
+      const header = { type, flags: urgent ? FrameFlag.URGENT : 0, token: this.token, callId }
+      const done = (error?: unknown) => {
+        if (error !== undefined) onError(toRpcError(this.transport, error, Code.UNAVAILABLE))
+      }
+      const priority = urgent ? URGENT_PRIORITY : NORMAL_PRIORITY
+      if (later === true) writer.postLater(header, body, priority, done)
+      else writer.post(header, body, priority, done)
     },
     maxElementBytes: () => this.maxRequestBytes,
     streamWindow: () => this.options.streamWindow,

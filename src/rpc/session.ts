@@ -101,14 +101,16 @@ export class Session {
     return this.writer.write(this.header(type, callId, urgent), encodeOrEmpty(body), urgent ? URGENT_PRIORITY : NORMAL_PRIORITY)
   }
 
-  /** Writes one frame to the client without a promise; a failure goes to `onPostFailure`. */
-  post(type: FrameType, callId: number, body: unknown, urgent: boolean): void {
-    this.writer.post(
-      this.header(type, callId, urgent),
-      encodeOrEmpty(body),
-      urgent ? URGENT_PRIORITY : NORMAL_PRIORITY,
-      this.afterPost,
-    )
+  /**
+   * Writes one frame to the client without a promise; a failure goes to
+   * `onPostFailure`. `later`: it may wait for the end of this loop turn,
+   * packed with others (stream elements; see FrameWriter.postLater).
+   */
+  post(type: FrameType, callId: number, body: unknown, urgent: boolean, later = false): void {
+    const header = this.header(type, callId, urgent)
+    const priority = urgent ? URGENT_PRIORITY : NORMAL_PRIORITY
+    if (later) this.writer.postLater(header, encodeOrEmpty(body), priority, this.afterPost)
+    else this.writer.post(header, encodeOrEmpty(body), priority, this.afterPost)
   }
 
   private header(type: FrameType, callId: number, urgent: boolean): FrameHeader {

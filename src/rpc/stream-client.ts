@@ -34,7 +34,15 @@ export interface StreamLink {
   /** Starts the call as a unary call starts (same checks, lanes, deadline, signal); `stream` hears its id once it is sent. */
   begin(method: string, input: unknown, options: CallOptions, deadline: number | undefined, stream: ClientStream): StartedCall
   /** Writes one frame of a call after everything written before it; `onError` hears a failed write. */
-  post(callId: number, urgent: boolean, type: FrameType, body: Uint8Array, onError: (error: RpcError) => void): void
+  post(
+    callId: number,
+    urgent: boolean,
+    type: FrameType,
+    body: Uint8Array,
+    onError: (error: RpcError) => void,
+    /** May wait for the end of this loop turn, packed with others (FrameWriter.postLater). */
+    later?: boolean,
+  ): void
   /** The largest element body the server accepts (its maxBodyBytes). */
   maxElementBytes(): number
   /** The client's output window (ClientOptions.streamWindow). */
@@ -195,7 +203,7 @@ export class ClientStream {
             `input element of '${this.name}' is ${body.byteLength} bytes; the server accepts at most ${limit} (its maxBodyBytes)`,
           )
         }
-        this.post(FrameType.STREAM_DATA, body)
+        this.post(FrameType.STREAM_DATA, body, true)
       }
     } catch (thrown) {
       exhausted = true
@@ -216,10 +224,10 @@ export class ClientStream {
     }
   }
 
-  private post(type: FrameType, body: Uint8Array): void {
+  private post(type: FrameType, body: Uint8Array, later = false): void {
     // Called from within begin() (the REQUEST is sent synchronously), before `call` is set.
     if (this.settled || this.callId === 0) return
-    this.streams.link.post(this.callId, this.urgent, type, body, (error) => this.call?.cancel(error))
+    this.streams.link.post(this.callId, this.urgent, type, body, (error) => this.call?.cancel(error), later)
   }
 
   private ended(): void {

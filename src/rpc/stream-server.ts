@@ -209,7 +209,7 @@ class ServerStream {
           this.fail(error)
           return
         }
-        this.post(FrameType.STREAM_DATA, step.value)
+        this.post(FrameType.STREAM_DATA, step.value, true)
       }
     } catch (thrown) {
       exhausted = true
@@ -242,9 +242,9 @@ class ServerStream {
     })
   }
 
-  private post(type: FrameType, value: unknown): void {
+  private post(type: FrameType, value: unknown, later = false): void {
     const { session, callId, urgent } = this.call
-    session.post(type, callId, value, urgent)
+    session.post(type, callId, value, urgent, later)
   }
 
   /** The normal end: STREAM_END after the last output, or the client stream's RESPONSE. */
