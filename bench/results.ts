@@ -67,6 +67,12 @@ export interface UrgentRow {
   readonly setting: string
   readonly idle: { urgent: Summary; bulk: Summary }
   readonly loaded: { urgent: Summary; bulk: Summary }
+  /**
+   * The flood's own burn calls while the probe measured: median over the
+   * load processes of each one's median (and p99), `n` their calls timed.
+   * Absent from runs made before the load processes timed their calls.
+   */
+  readonly flood?: Summary
   readonly burnPerSecond: number
   readonly burnMs: number
 }

@@ -15,7 +15,9 @@
  *   idlers  {address, sessions}   (mqrpc) opens `sessions` clients, prints
  *           "open", and holds them until SIGTERM.
  *   load    {queue, inFlight, burnMs}   (mqrpc) keeps burn calls going;
- *           prints "loading" once one returns; on SIGTERM prints {calls, seconds}.
+ *           prints "loading" once one returns; times the calls it starts
+ *           after "measure" on stdin; on SIGTERM prints {calls, seconds,
+ *           timed: Summary} (timed: the round trips of that window).
  *   probe   {queue, warmup, seconds, maxCalls}   (mqrpc) alternates urgent
  *           and bulk echo calls; prints {urgent: Summary, bulk: Summary}.
  *
@@ -228,17 +230,39 @@ async function idlers(config: { address: string; sessions: number }): Promise<vo
   console.log(JSON.stringify({ sessions: clients.length }))
 }
 
+/** Round trips kept by the load role at most: a uniform sample of the window beyond that. */
+const RESERVOIR = 8192
+
 async function load(config: { queue: string; inFlight: number; burnMs: number }): Promise<void> {
   const ended = terminated()
   const c = await createClient(Echo, { queue: config.queue })
   let stop = false
   let calls = 0
   let failure: unknown
+  // Off until the parent says the backlog has built, so that the figures
+  // are of the flood while the probe measures, not of its ramp-up.
+  let measuring = false
+  let timed = 0
+  const reservoir: number[] = []
+  const lines = createInterface({ input: process.stdin })
+  lines.on('line', (line) => {
+    if (line === 'measure') measuring = true
+  })
   const t0 = now()
   const worker = async () => {
     while (!stop) {
+      const started = measuring ? now() : undefined
       await c.burn({ ms: config.burnMs })
       if (calls++ === 0) console.log('loading')
+      // A call that SIGTERM ended the window during is left out: its time is not the flood's.
+      if (started === undefined || stop) continue
+      const us = (now() - started) * 1000
+      timed++
+      if (reservoir.length < RESERVOIR) reservoir.push(us)
+      else {
+        const slot = Math.floor(Math.random() * timed)
+        if (slot < RESERVOIR) reservoir[slot] = us
+      }
     }
   }
   const workers = Array.from({ length: config.inFlight }, () =>
@@ -249,11 +273,12 @@ async function load(config: { queue: string; inFlight: number; burnMs: number })
   )
   await ended
   stop = true
+  lines.close()
   const seconds = (now() - t0) / 1000
   await Promise.all(workers)
   await c.close()
   if (failure !== undefined) throw failure
-  console.log(JSON.stringify({ calls, seconds }))
+  console.log(JSON.stringify({ calls, seconds, timed: { ...summarize(reservoir), n: timed } }))
 }
 
 async function probe(config: { queue: string; warmup: number; seconds: number; maxCalls: number }): Promise<void> {
