@@ -21,7 +21,7 @@ beforeAll(() => tc.setup())
 afterAll(() => tc.teardown())
 
 /** `--nats URL` as alice, with the credentials as options. */
-const asAlice = () => ['--nats', tc.broker.url, '--nats-user', 'alice', '--nats-pass', tc.broker.users.alice.pass]
+const asAlice = () => tc.fixtureArgs('alice')
 
 let service: string
 let server: ServerProc

@@ -37,6 +37,22 @@ class Job implements Task {
   }
 }
 
+/** Submits jobs by name and runs them to the end one slot at a time, for tests of the order. */
+function byNames(scheduler: Scheduler, order: string[], job: (name: string, owner: unknown) => Job) {
+  const byName = new Map<string, Job>()
+  return {
+    submit(name: string, owner: string) {
+      const j = job(name, owner)
+      byName.set(name, j)
+      scheduler.submit(j)
+    },
+    end: (name: string) => byName.get(name)?.end(),
+    async drain() {
+      while (order.length < byName.size) await byName.get(order.at(-1) as string)?.end()
+    },
+  }
+}
+
 function setup(options: Partial<{ concurrency: number; urgentReserve: number; pollLanes: () => void }> = {}) {
   const order: string[] = []
   const scheduler = new Scheduler({ concurrency: 1, urgentReserve: 0, pollLanes: () => undefined, ...options })
@@ -80,17 +96,12 @@ describe('Scheduler', () => {
 
   it('takes bulk calls round-robin over owners, in each owner’s order', async () => {
     const { scheduler, order, job } = setup()
-    const byName = new Map<string, Job>()
-    const submit = (name: string, owner: string) => {
-      const j = job(name, owner)
-      byName.set(name, j)
-      scheduler.submit(j)
-    }
+    const { submit, drain } = byNames(scheduler, order, job)
     for (const name of ['a0', 'a1', 'a2', 'a3']) submit(name, 'a')
     for (const name of ['b1', 'b2']) submit(name, 'b')
     submit('c1', 'c')
     // One slot: end whatever runs, and the next in line starts.
-    while (order.length < byName.size) await byName.get(order.at(-1) as string)?.end()
+    await drain()
     expect(order).toEqual(['a0', 'a1', 'b1', 'c1', 'a2', 'b2', 'a3'])
   })
 
@@ -143,17 +154,12 @@ describe('Scheduler', () => {
 describe('Scheduler fairness and pacing', () => {
   it('serves an owner that had nothing waiting before the owners with a backlog', async () => {
     const { scheduler, order, job } = setup()
-    const byName = new Map<string, Job>()
-    const submit = (name: string, owner: string) => {
-      const j = job(name, owner)
-      byName.set(name, j)
-      scheduler.submit(j)
-    }
+    const { submit, end, drain } = byNames(scheduler, order, job)
     for (const name of ['a0', 'a1', 'a2', 'a3', 'a4']) submit(name, 'a')
-    await byName.get('a0')?.end()
+    await end('a0')
     // a1 runs; a has a backlog. A polite owner arrives with one call.
     submit('p1', 'polite')
-    while (order.length < byName.size) await byName.get(order.at(-1) as string)?.end()
+    await drain()
     expect(order).toEqual(['a0', 'a1', 'p1', 'a2', 'a3', 'a4'])
   })
 
