@@ -134,6 +134,8 @@ export class Scheduler {
             return
           }
           this.start(urgent)
+          // Like a new session's call, an urgent call's reply goes before the next bulk start (which may hold the loop).
+          if (this.urgentBacklog.length === 0 && this.bulkWaiting > 0) this.bulkSinceJobs = BULK_STARTS_PER_RUN
           continue
         }
         if (this.bulkWaiting === 0 || this.running >= this.bulkLimit()) return

@@ -182,3 +182,27 @@ describe('Scheduler fairness and pacing', () => {
     expect(events.indexOf('reply 0')).toBeLessThan(events.indexOf('start 19'))
   })
 })
+
+describe('Scheduler and urgent replies', () => {
+  it("lets an urgent call's reply leave before the next bulk call starts", async () => {
+    const events: string[] = []
+    const scheduler = new Scheduler({ concurrency: 100, urgentReserve: 2, pollLanes: () => undefined })
+    const task = (name: string, urgent: boolean, arriving?: () => void) => ({
+      urgent,
+      owner: 'x',
+      run: async () => {
+        events.push(`start ${name}`)
+        arriving?.()
+        await Promise.resolve()
+        events.push(`reply ${name}`)
+      },
+    })
+    // A backlog of bulk calls; while the 20th starts (in the second run), a lane read finds an urgent call.
+    for (let i = 0; i < 40; i++) {
+      scheduler.submit(task(`b${i}`, false, i === 20 ? () => scheduler.submit(task('u', true)) : undefined))
+    }
+    await scheduler.idle()
+    const bulkStartedAfter = events.slice(events.indexOf('start u') + 1, events.indexOf('reply u'))
+    expect(bulkStartedAfter.filter((e) => e.startsWith('start'))).toEqual([])
+  })
+})
