@@ -66,6 +66,7 @@ export class Scheduler {
   private idleWaiters: (() => void)[] = []
   private starting = false
   private continuing = false
+  private yielding = false
   /** Bulk calls started since the promise jobs last ran (reset by continueAfterJobs). */
   private bulkSinceJobs = 0
   private turnStartedAt = -1
@@ -139,19 +140,19 @@ export class Scheduler {
           continue
         }
         if (this.bulkWaiting === 0 || this.running >= this.bulkLimit()) return
-        this.pollLanes()
+        // A lone call on an idle server has nothing to let ahead of it: no read (two system calls) for it.
+        if (this.running > 0 || this.bulkWaiting > 1) this.pollLanes()
         if (this.urgentBacklog.length > 0) continue
         // Bulk handlers that run long before they yield hold the event loop;
-        // past a budget per turn, let the loop turn (urgent replies leave,
-        // the urgent lane is read) before starting more.
+        // past a budget, let the loop turn (urgent replies leave, the lanes
+        // are read) before starting more. The budget runs from the first
+        // start after the scheduler was last idle or last yielded, so that a
+        // lone call costs no setImmediate (and no extra turn of the loop).
         const now = performance.now()
         if (this.turnStartedAt < 0) {
           this.turnStartedAt = now
-          setImmediate(() => {
-            this.turnStartedAt = -1
-            this.startWhatFits()
-          })
         } else if (now - this.turnStartedAt > BULK_TURN_BUDGET_MS) {
+          this.yieldTurn()
           return
         }
         // Counted across submits too: a read that submits many calls at once
@@ -169,6 +170,16 @@ export class Scheduler {
     } finally {
       this.starting = false
     }
+  }
+
+  private yieldTurn(): void {
+    if (this.yielding) return
+    this.yielding = true
+    setImmediate(() => {
+      this.yielding = false
+      this.turnStartedAt = -1
+      this.startWhatFits()
+    })
   }
 
   private continueAfterJobs(): void {
@@ -195,9 +206,12 @@ export class Scheduler {
       if (finished) return
       finished = true
       this.running--
-      if (!task.urgent && !this.starting) this.pollLanes()
+      if (!task.urgent && !this.starting && this.running + this.bulkWaiting > 0) this.pollLanes()
       this.startWhatFits()
-      if (this.running + this.waiting === 0) for (const resolve of this.idleWaiters.splice(0)) resolve()
+      if (this.running + this.waiting === 0) {
+        this.turnStartedAt = -1
+        for (const resolve of this.idleWaiters.splice(0)) resolve()
+      }
     }
     task.run().then(done, done)
   }

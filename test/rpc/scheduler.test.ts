@@ -28,11 +28,14 @@ class Job implements Task {
   }
 
   /**
-   * Ends the task and lets the event loop turn: bulk starts are bounded per
-   * turn, so on a slow machine the next one may start only on the next turn.
+   * Ends the task and lets the event loop turn twice: bulk starts are
+   * bounded by a time budget, so on a slow machine the next one may start
+   * only once the scheduler has let the loop turn (a setImmediate queued
+   * after this one's).
    */
   async end(): Promise<void> {
     this.finish?.()
+    await new Promise((resolve) => setImmediate(resolve))
     await new Promise((resolve) => setImmediate(resolve))
   }
 }
