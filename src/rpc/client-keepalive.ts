@@ -25,7 +25,6 @@ import { FrameType } from '../protocol/frame.js'
 import { FrameWriter } from '../protocol/frame-writer.js'
 import { EMPTY } from '../protocol/wire.js'
 import type { Outbound, ReplyPath, ServiceLanes } from '../transport/transport.js'
-import type { CallRequest } from './pending-call.js'
 import { NORMAL_PRIORITY } from './session.js'
 
 /** Clients something waits on. Everything else reaches a client weakly, or through it. */
@@ -126,33 +125,25 @@ export class ClientKeepalive<C extends object> {
 
   /** Holds the client until the returned function is called; calling it again does nothing. */
   hold(): () => void {
-    this.holds++
-    if (this.holds === 1) this.update()
+    this.acquire()
     let released = false
     return () => {
       if (released) return
       released = true
-      this.holds--
-      if (this.holds === 0) this.update()
+      this.release()
     }
   }
 
-  /** `request`, holding the client until it settles: a call made, in flight or waiting, keeps its client. */
-  untilSettled(request: CallRequest): CallRequest {
-    // A PendingCall calls one of the two, once, however it ends.
-    const release = this.hold()
-    const { resolve, reject } = request
-    return {
-      ...request,
-      resolve: (value) => {
-        release()
-        resolve(value)
-      },
-      reject: (error) => {
-        release()
-        reject(error)
-      },
-    }
+  /** One more thing waits on the client (a call made: it holds the client until it settles). Pair with {@link release}. */
+  acquire(): void {
+    this.holds++
+    if (this.holds === 1) this.update()
+  }
+
+  /** One thing that waited on the client no longer does. */
+  release(): void {
+    this.holds--
+    if (this.holds === 0) this.update()
   }
 
   /** Whether listeners wait for the service's events: while they do, they hold the client. */

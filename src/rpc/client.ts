@@ -57,6 +57,9 @@ export class ServiceClient<S extends AnyService> extends ListenedEmitter<ClientE
   private reconnecting: Promise<void> | undefined
   /** Holds this client while something waits on it, and ends its session if it is dropped unclosed. */
   private readonly keepalive: ClientKeepalive<this>
+  // Made once, not per call.
+  private readonly abandonCall = (call: PendingCall) => this.abandon(call)
+  private readonly releaseCall = () => this.keepalive.release()
   private maxRequestBytes = Number.POSITIVE_INFINITY
   /** Methods of this client that the server's schema breaks, each with what differs. */
   private broken = new Map<string, string>()
@@ -153,7 +156,8 @@ export class ServiceClient<S extends AnyService> extends ListenedEmitter<ClientE
     if (refusal !== undefined) return Promise.reject(refusal)
     return new Promise((resolve, reject) => {
       const request = { method, input, deadline, urgent, oneWay, metadata, signal: options.signal, resolve, reject }
-      const call = new PendingCall(this.keepalive.untilSettled(request), (c) => this.abandon(c))
+      this.keepalive.acquire()
+      const call = new PendingCall(request, this.abandonCall, this.releaseCall)
       if (this.stateNow === 'open') this.send(call)
       else this.calls.wait(call)
     })
@@ -212,7 +216,8 @@ export class ServiceClient<S extends AnyService> extends ListenedEmitter<ClientE
             // Thrown here (a bound broken), it rejects the call.
             const metadata = outgoingMetadata(method, options.metadata)
             const request = { method, input, deadline, urgent, oneWay: false, metadata, signal, resolve, reject }
-            pending = new PendingCall(this.keepalive.untilSettled(request), (c) => this.abandon(c))
+            this.keepalive.acquire()
+            pending = new PendingCall(request, this.abandonCall, this.releaseCall)
             this.streams.expect(pending, stream)
             if (this.stateNow === 'open') this.send(pending)
             else this.calls.wait(pending)

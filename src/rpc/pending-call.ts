@@ -33,8 +33,16 @@ export class PendingCall extends SettleOnce<unknown, RpcError> {
   readonly oneWay: boolean
   readonly metadata: Metadata | undefined
 
-  /** `onGiveUp` is told when the call ends early (deadline, abort), so the client can stop tracking it and tell the server. */
-  constructor(request: CallRequest, onGiveUp: (call: PendingCall) => void) {
+  /**
+   * `onGiveUp` is told when the call ends early (deadline, abort), so the
+   * client can stop tracking it and tell the server; `onSettled` once it
+   * ends, however it ends.
+   */
+  constructor(
+    request: CallRequest,
+    onGiveUp: (call: PendingCall) => void,
+    private readonly onSettled?: () => void,
+  ) {
     super(request.resolve, request.reject)
     this.method = request.method
     this.input = request.input
@@ -43,6 +51,8 @@ export class PendingCall extends SettleOnce<unknown, RpcError> {
     this.oneWay = request.oneWay
     this.metadata = request.metadata
     const { method, signal, deadline } = request
+    // Most calls have neither: no closure for them.
+    if (deadline === undefined && signal === undefined) return
     this.arm(deadline === undefined ? undefined : deadline - Date.now(), signal, (reason) => {
       if (this.settled) return
       this.reject(
@@ -52,5 +62,9 @@ export class PendingCall extends SettleOnce<unknown, RpcError> {
       )
       onGiveUp(this)
     })
+  }
+
+  protected override ended(): void {
+    this.onSettled?.()
   }
 }

@@ -53,11 +53,15 @@ export class SettleOnce<T, E = unknown> {
     }
   }
 
+  /** Called once, as it ends, before the value or error is passed on. */
+  protected ended(): void {}
+
   private finish(): boolean {
     if (this.done) return false
     this.done = true
     if (this.timer !== undefined) clearTimeout(this.timer)
     if (this.onAbort !== undefined) this.signal?.removeEventListener('abort', this.onAbort)
+    this.ended()
     return true
   }
 }
