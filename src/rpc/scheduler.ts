@@ -1,8 +1,8 @@
 /**
  * Which call runs next. Urgent calls run first and have concurrency kept for
  * them. Between bulk calls (before one starts, after one ends) the lanes
- * are read, and bulk starts take at most a millisecond of one turn of
- * the event loop, so an urgent call waits at most for the bulk handler
+ * are read, and bulk starts take at most about a millisecond before the
+ * event loop is let turn, so an urgent call waits at most for the bulk handler
  * already running, never for the bulk backlog (docs/ARCHITECTURE.md, "Lanes").
  * Waiting bulk calls are taken round-robin over their sessions, so one
  * client's backlog cannot push the others back, and a session that had
@@ -14,7 +14,7 @@
  * @module
  */
 
-/** Synchronous time bulk starts may take in one turn of the event loop before it is let turn. */
+/** Time bulk starts may take, from the first since the scheduler was idle or last yielded, before the event loop is let turn. */
 const BULK_TURN_BUDGET_MS = 1
 /**
  * Bulk calls started in one synchronous run before the rest wait for the
@@ -70,7 +70,7 @@ export class Scheduler {
   /** Bulk calls started since the promise jobs last ran (reset by continueAfterJobs). */
   private bulkSinceJobs = 0
   private turnStartedAt = -1
-  private lastUrgentPoll = -1
+  private lastLanePoll = -1
 
   constructor(private readonly options: SchedulerOptions) {}
 
@@ -194,8 +194,8 @@ export class Scheduler {
 
   private pollLanes(): void {
     const now = performance.now()
-    if (now - this.lastUrgentPoll < LANE_POLL_INTERVAL_MS) return
-    this.lastUrgentPoll = now
+    if (now - this.lastLanePoll < LANE_POLL_INTERVAL_MS) return
+    this.lastLanePoll = now
     this.options.pollLanes()
   }
 
