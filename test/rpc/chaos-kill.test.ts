@@ -27,6 +27,7 @@
  * The kill schedule comes from a seeded PRNG (MQRPC_FUZZ_SEED), printed.
  */
 import { describe, expect, it, vi } from 'vitest'
+import type { ChaosTotals } from '../fixtures/chaos-client.js'
 import { FUZZ_SEED } from '../helpers/fuzz.js'
 import { leftoverQueues, queueExists, trackQueue, uniqueQueueName, useQueueGuard } from '../helpers/queues.js'
 import { type Child, spawnFixture } from '../helpers/spawn.js'
@@ -48,17 +49,6 @@ function prng(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296
   }
-}
-
-interface Totals {
-  issued: number
-  completed: number
-  failed: number
-  failedByCode: Record<string, number>
-  noCode: number
-  wrong: number
-  twice: number
-  sinceMark: number
 }
 
 interface ClientProc {
@@ -150,7 +140,7 @@ describe('chaos: SIGKILL clients and servers while calls are in flight', () => {
       survivors.map(async (c) => {
         const line = await c.child.waitForLine(/"event":"totals"/, 20_000)
         await c.child.success(20_000)
-        return JSON.parse(line) as Totals
+        return JSON.parse(line) as ChaosTotals
       }),
     )
 

@@ -12,6 +12,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { Code, createClient } from '../../src/index.js'
 import { natsTransport } from '../../src/transport/nats/index.js'
+import type { ChaosTotals } from '../fixtures/chaos-client.js'
 import { Lab } from '../fixtures/rpc-service.js'
 import { ClientProc, PROCESS_TEST_TIMEOUT_MS, type ServerProc } from '../helpers/rpc.js'
 import { spawnFixture } from '../helpers/spawn.js'
@@ -27,18 +28,6 @@ afterAll(() => tc.teardown())
 
 /** A short heartbeat: a dead instance is noticed within 3 x 300 ms. */
 const SERVER_OPTIONS = { heartbeatMs: 300 }
-
-interface Totals {
-  issued: number
-  completed: number
-  failed: number
-  failedByCode: Record<string, number>
-  noCode: number
-  wrong: number
-  twice: number
-  sinceMark: number
-  sessions: string[]
-}
 
 /** Chaos clients (4 calls in flight each), loaded in parallel; they connect on `connectChaos`. */
 async function loadChaosClients(count: number, address: string): Promise<ClientProc[]> {
@@ -74,9 +63,9 @@ async function callsFlow(proc: ClientProc): Promise<void> {
 }
 
 /** Stops a chaos client, checks its accounting, and returns its totals. */
-async function stopAndCount(proc: ClientProc): Promise<Totals> {
+async function stopAndCount(proc: ClientProc): Promise<ChaosTotals> {
   proc.child.send('stop')
-  const totals = (await proc.waitFor({ event: 'totals' }, 30_000)) as unknown as Totals
+  const totals = (await proc.waitFor({ event: 'totals' }, 30_000)) as unknown as ChaosTotals
   await proc.child.success(30_000)
   const about = JSON.stringify(totals)
   expect(totals.issued, about).toBe(totals.completed + totals.failed)
@@ -127,7 +116,7 @@ describe('several server processes behind one NATS service', () => {
 
     const survivorSessions = new Set(sessionLines(survivor).map((line) => String(line.id)))
     for (const c of affected) {
-      const mine = totals[chaos.indexOf(c)] as Totals
+      const mine = totals[chaos.indexOf(c)] as ChaosTotals
       expect(
         mine.sessions.some((id) => survivorSessions.has(id)),
         'reconnected to the surviving instance',
