@@ -155,9 +155,11 @@ describe('back-pressure', () => {
     expect(growthMb).toBeLessThan(50)
     // The JavaScript heap holds no backlog either.
     expect(Math.max(...heap) / 1048576).toBeLessThan(48)
-    // And flat: the heap settles while the stream goes on (a buffer would grow at every checkpoint).
+    // And flat: the heap settles while the stream goes on. A buffer would
+    // grow by the 30 MB of the second half's elements; garbage between two
+    // major collections alone moves the peak by up to about 10 MB.
     const secondHalf = rss.slice(Math.floor(rss.length / 2))
-    expect((Math.max(...secondHalf) - Math.min(...secondHalf)) / 1048576).toBeLessThan(8)
+    expect((Math.max(...secondHalf) - Math.min(...secondHalf)) / 1048576).toBeLessThan(16)
   })
 })
 
