@@ -155,7 +155,7 @@ describe('Scheduler', () => {
     const { scheduler, order, job } = setup()
     scheduler.submit({ urgent: false, owner: 'x', run: () => Promise.reject(new Error('handler crashed')) })
     scheduler.submit(job('after'))
-    await new Promise((resolve) => setImmediate(resolve))
+    await turns()
     expect(order).toEqual(['after'])
   })
 })

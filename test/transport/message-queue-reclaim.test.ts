@@ -67,19 +67,27 @@ async function phase<T extends Counts>(probe: ReturnType<typeof spawnFixture>, n
   return line
 }
 
+/**
+ * Node itself opens and closes a descriptor now and then (its loaders,
+ * libuv's threads): counts agree within this. A leak of what these tests
+ * drop is six descriptors or more.
+ */
+const NOISE_FDS = 2
+const about = (actual: number, expected: number) => expect(Math.abs(actual - expected)).toBeLessThanOrEqual(NOISE_FDS)
+
 describe('a MessageQueue dropped without close()', () => {
   it('is closed when collected: idle, after a finished wait, after a stopped consume', async () => {
     const counts = await probeQueue('drop', 60)
-    expect(counts.opened - counts.before).toBe(60)
-    expect(counts.after).toBe(counts.before)
+    about(counts.opened - counts.before, 60)
+    about(counts.after, counts.before)
   })
 
   it('is held while a receive waits on it, and collected once the wait is served', async () => {
     const counts = await probeQueue('waiting', 8)
-    expect(counts.opened - counts.before).toBe(8)
+    about(counts.opened - counts.before, 8)
     // An active wait is a root, as a listening socket is: its queue stays open.
-    expect(counts.whileWaiting).toBe(counts.opened)
-    expect(counts.after).toBe(counts.before)
+    about(counts.whileWaiting ?? Number.NaN, counts.opened)
+    about(counts.after, counts.before)
   })
 
   it(
@@ -89,7 +97,7 @@ describe('a MessageQueue dropped without close()', () => {
       // six queues each: receive waiting, consuming, idle.
       const counts = await probeQueue('workers', 3, 6)
       expect(counts.opened - counts.before).toBeGreaterThanOrEqual(6)
-      expect(counts.after).toBe(counts.before)
+      about(counts.after, counts.before)
     },
     PROCESS_TEST_TIMEOUT_MS,
   )
@@ -105,7 +113,7 @@ describe('a client dropped without close()', () => {
       expect(counts.replyQueues).toHaveLength(4)
       // Reply, request and urgent queue: three descriptors a client.
       expect(counts.opened - counts.before).toBeGreaterThanOrEqual(6)
-      expect(counts.after).toBe(counts.before)
+      about(counts.after, counts.before)
     },
     PROCESS_TEST_TIMEOUT_MS,
   )
@@ -118,8 +126,8 @@ describe('a client dropped without close()', () => {
       // its session is ended (GOODBYE) and its reply path closed and removed.
       const counts = await probeClients('clients', 6)
       expect(counts.replyQueues).toHaveLength(6)
-      expect(counts.opened - counts.before).toBe(18)
-      expect(counts.after).toBe(counts.before)
+      about(counts.opened - counts.before, 18)
+      about(counts.after, counts.before)
       expect(counts.left).toEqual([])
       // The warm-up client's session, then the six dropped ones'.
       const ended = () => counts.server.linesWith({ event: 'sessionEnd' }).length
@@ -138,9 +146,9 @@ describe('a client dropped without close()', () => {
       const probe = spawnFixture('reclaim-probe.ts', ['kept', queue, tag])
       // Three clients dropped: listening for 'tick', with sleep(tag) in flight, idle.
       const busy = await phase<Counts & { whileBusy: number; alive: boolean[] }>(probe, 'busy')
-      expect(busy.opened - busy.before).toBe(9)
+      about(busy.opened - busy.before, 9)
       expect(busy.alive).toEqual([true, true, false])
-      expect(busy.whileBusy).toBe(busy.before + 6)
+      about(busy.whileBusy, busy.before + 6)
       // Only now does what they wait for come: after gc() had its chance.
       await server.waitFor({ event: 'started', tag })
       server.emit('tick', { n: 7 })
@@ -150,7 +158,7 @@ describe('a client dropped without close()', () => {
       expect(done.tick).toBe(7)
       expect(done.answer).toEqual({ tag })
       expect(done.alive).toEqual([false, false, false])
-      expect(done.after).toBe(done.before)
+      about(done.after, done.before)
       expect(done.left).toEqual([])
     },
     PROCESS_TEST_TIMEOUT_MS,
