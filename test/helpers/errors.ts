@@ -3,7 +3,7 @@
  * @module
  */
 import { readFileSync } from 'node:fs'
-import { MqError } from '../../src/index.js'
+import { MqError, RpcError } from '../../src/index.js'
 
 /**
  * The MqError that `fn` throws or that its promise rejects with. Accepts
@@ -17,6 +17,20 @@ export async function mqErrorOf(fn: () => unknown): Promise<MqError> {
     throw new Error(`expected an MqError, got ${String(error)}`, { cause: error })
   }
   throw new Error('expected an MqError, but nothing was thrown')
+}
+
+/**
+ * The RpcError that `call` (a promise, or a function returning one or
+ * throwing) ends with: for checking a failed call's code and message.
+ */
+export async function rpcErrorOf(call: Promise<unknown> | (() => unknown)): Promise<RpcError> {
+  try {
+    await (typeof call === 'function' ? call() : call)
+  } catch (error) {
+    if (error instanceof RpcError) return error
+    throw new Error(`expected an RpcError, got ${String(error)}`, { cause: error })
+  }
+  throw new Error('expected the call to fail with an RpcError, but it succeeded')
 }
 
 /** A message carrying `seq` as a uint32 LE at offset 0, `size` bytes long. */

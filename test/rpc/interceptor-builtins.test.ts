@@ -33,6 +33,7 @@ import {
   retryInterceptor,
   type ServerOptions,
 } from '../../src/index.js'
+import { rpcErrorOf } from '../helpers/errors.js'
 
 const Svc = defineService('shop', {
   methods: {
@@ -93,23 +94,13 @@ async function start(server: Partial<ServerOptions> = {}, client: Partial<Client
   return cli
 }
 
-async function failure(promise: Promise<unknown>): Promise<RpcError> {
-  try {
-    await promise
-  } catch (error) {
-    expect(error).toBeInstanceOf(RpcError)
-    return error as RpcError
-  }
-  throw new Error('expected the call to fail')
-}
-
 describe('loggingInterceptor', () => {
   it('logs one structured record per call on each side: service, method, code name, duration, principal', async () => {
     const entries: CallLogEntry[] = []
     const log = (entry: CallLogEntry) => entries.push(entry)
     const client = await start({ interceptors: [loggingInterceptor({ log })] }, { interceptors: [loggingInterceptor({ log })] })
     await client.price({ item: 'tea' })
-    await failure(client.fail({ code: Code.NOT_FOUND }))
+    await rpcErrorOf(client.fail({ code: Code.NOT_FOUND }))
     expect(entries.map((e) => `${e.side} ${e.service}/${e.method} ${e.code}`)).toEqual([
       'server shop/price OK',
       'client shop/price OK',
@@ -142,7 +133,7 @@ describe('otelInterceptor', () => {
     const client = await start({ interceptors: [otel] }, { interceptors: [otel] })
     await client.price({ item: 'tea' })
     await client.price({ item: 'milk' })
-    await failure(client.fail({ code: Code.PERMISSION_DENIED }))
+    await rpcErrorOf(client.fail({ code: Code.PERMISSION_DENIED }))
     await reader.forceFlush()
 
     const exported =
@@ -199,7 +190,7 @@ describe('retryInterceptor', () => {
     expect(await client.price({ item: 'tea' })).toBe(10)
     expect(attempts.price).toBe(3)
     failNext = 10
-    expect((await failure(client.price({ item: 'tea' }))).code).toBe(Code.UNAVAILABLE)
+    expect((await rpcErrorOf(client.price({ item: 'tea' }))).code).toBe(Code.UNAVAILABLE)
     expect(attempts.price).toBe(3 + 4)
   })
 
@@ -215,7 +206,7 @@ describe('retryInterceptor', () => {
   it('does not retry a method the schema does not mark idempotent', async () => {
     const client = await start({}, { interceptors: [quick] })
     failNext = 1
-    expect((await failure(client.buy({ item: 'tea' }))).code).toBe(Code.UNAVAILABLE)
+    expect((await rpcErrorOf(client.buy({ item: 'tea' }))).code).toBe(Code.UNAVAILABLE)
     expect(attempts.buy).toBe(1)
   })
 
@@ -223,11 +214,11 @@ describe('retryInterceptor', () => {
     const client = await start({}, { interceptors: [quick] })
     for (const code of [Code.INTERNAL, Code.DEADLINE_EXCEEDED, Code.RESOURCE_EXHAUSTED, Code.ABORTED]) {
       attempts.fail = 0
-      expect((await failure(client.fail({ code }))).code).toBe(code)
+      expect((await rpcErrorOf(client.fail({ code }))).code).toBe(code)
       expect(attempts.fail).toBe(1)
     }
     attempts.fail = 0
-    await failure(client.fail({ code: Code.UNAVAILABLE }))
+    await rpcErrorOf(client.fail({ code: Code.UNAVAILABLE }))
     expect(attempts.fail).toBe(4)
   })
 
@@ -235,7 +226,7 @@ describe('retryInterceptor', () => {
     const slow = retryInterceptor({ maxAttempts: 10, backoff: () => 60_000 })
     const client = await start({}, { interceptors: [slow] })
     failNext = 10
-    const error = await failure(client.price({ item: 'tea' }, { timeoutMs: 30_000 }))
+    const error = await rpcErrorOf(client.price({ item: 'tea' }, { timeoutMs: 30_000 }))
     expect(error.code).toBe(Code.UNAVAILABLE)
     expect(attempts.price).toBe(1)
   })
@@ -248,7 +239,7 @@ describe('retryInterceptor', () => {
     const call = client.price({ item: 'tea' }, { signal: controller.signal })
     while (attempts.price === 0) await new Promise((resolve) => setTimeout(resolve, 5))
     controller.abort()
-    expect((await failure(call)).code).toBe(Code.CANCELLED)
+    expect((await rpcErrorOf(call)).code).toBe(Code.CANCELLED)
     expect(attempts.price).toBe(1)
   })
 

@@ -25,6 +25,7 @@ import {
 } from '../../src/index.js'
 import { readRequest } from '../../src/protocol/wire.js'
 import { checkMetadata } from '../../src/rpc/metadata.js'
+import { rpcErrorOf } from '../helpers/errors.js'
 
 const Svc = defineService('svc', {
   methods: {
@@ -104,16 +105,6 @@ async function start(server: Partial<ServerOptions> = {}, client: Partial<Client
   return { server: srv, client: cli }
 }
 
-async function failure(promise: Promise<unknown>): Promise<RpcError> {
-  try {
-    await promise
-  } catch (error) {
-    expect(error).toBeInstanceOf(RpcError)
-    return error as RpcError
-  }
-  throw new Error('expected the call to fail')
-}
-
 describe('order', () => {
   it('runs the first interceptor of each array outermost, client around server around handler', async () => {
     const { client } = await start(
@@ -126,14 +117,14 @@ describe('order', () => {
 
   it('unwinds in the same order when the handler fails', async () => {
     const { client } = await start({ interceptors: [tracing('s1'), tracing('s2')] }, { interceptors: [tracing('c1')] })
-    const error = await failure(client.fail({ code: Code.NOT_FOUND }))
+    const error = await rpcErrorOf(client.fail({ code: Code.NOT_FOUND }))
     expect(error.code).toBe(Code.NOT_FOUND)
     expect(log).toEqual(['c1:in', 's1:in', 's2:in', 'handler', 's2:threw', 's1:threw', 'c1:threw'])
   })
 
   it('does not run server interceptors for input that fails validation', async () => {
     const { client } = await start({ interceptors: [tracing('s1')] })
-    const error = await failure(client.call('echo', { text: 42 }))
+    const error = await rpcErrorOf(client.call('echo', { text: 42 }))
     expect(error.code).toBe(Code.INVALID_ARGUMENT)
     expect(log).toEqual([])
   })
@@ -188,7 +179,7 @@ describe('results and errors', () => {
     closers.push(() => other.close())
     const otherClient = await createClient(Svc, { queue: `${ADDRESS}.wrong`, transport: memoryTransport({ network }) })
     closers.push(() => otherClient.close())
-    const error = await failure(otherClient.echo({ text: 'abc' }))
+    const error = await rpcErrorOf(otherClient.echo({ text: 'abc' }))
     expect(error.code).toBe(Code.INTERNAL)
     expect(error.message).toContain('does not match its output schema')
   })
@@ -221,8 +212,8 @@ describe('results and errors', () => {
       return next(call)
     }
     const { client } = await start({ interceptors: [guard] })
-    expect((await failure(client.echo({ text: 'a' }))).code).toBe(Code.UNAUTHENTICATED)
-    const crashed = await failure(client.echo({ text: 'a' }, { metadata: { authorization: 'Bearer ok', crash: 'yes' } }))
+    expect((await rpcErrorOf(client.echo({ text: 'a' }))).code).toBe(Code.UNAUTHENTICATED)
+    const crashed = await rpcErrorOf(client.echo({ text: 'a' }, { metadata: { authorization: 'Bearer ok', crash: 'yes' } }))
     expect(crashed.code).toBe(Code.INTERNAL)
     expect(crashed.message).toContain('interceptor bug')
     expect(log).toEqual([])
@@ -235,7 +226,7 @@ describe('results and errors', () => {
       throw new RpcError(Code.FAILED_PRECONDITION, 'not now')
     }
     const { client } = await start({}, { interceptors: [refuse] })
-    expect((await failure(client.echo({ text: 'a' }))).code).toBe(Code.FAILED_PRECONDITION)
+    expect((await rpcErrorOf(client.echo({ text: 'a' }))).code).toBe(Code.FAILED_PRECONDITION)
     expect(log).toEqual([])
   })
 })
@@ -264,14 +255,14 @@ describe('metadata', () => {
   it('refuses metadata over the bounds with INVALID_ARGUMENT naming the limit, before sending', async () => {
     const { client } = await start()
     const many = Object.fromEntries(Array.from({ length: MAX_METADATA_ENTRIES + 1 }, (_, i) => [`k${i}`, 'v']))
-    const tooMany = await failure(client.echo({ text: 'a' }, { metadata: many }))
+    const tooMany = await rpcErrorOf(client.echo({ text: 'a' }, { metadata: many }))
     expect(tooMany.code).toBe(Code.INVALID_ARGUMENT)
     expect(tooMany.message).toContain(`at most ${MAX_METADATA_ENTRIES}`)
     expect(tooMany.message).toContain('MAX_METADATA_ENTRIES')
-    const big = await failure(client.echo({ text: 'a' }, { metadata: { k: 'x'.repeat(MAX_METADATA_BYTES) } }))
+    const big = await rpcErrorOf(client.echo({ text: 'a' }, { metadata: { k: 'x'.repeat(MAX_METADATA_BYTES) } }))
     expect(big.code).toBe(Code.INVALID_ARGUMENT)
     expect(big.message).toContain('MAX_METADATA_BYTES')
-    const notString = await failure(client.echo({ text: 'a' }, { metadata: { k: 1 as unknown as string } }))
+    const notString = await rpcErrorOf(client.echo({ text: 'a' }, { metadata: { k: 1 as unknown as string } }))
     expect(notString.message).toContain("value of 'k' must be a string")
     expect(log).toEqual([])
     // Exactly at the bounds is fine.

@@ -22,6 +22,7 @@ import {
 } from '../../src/index.js'
 import { DEFAULT_STREAM_WINDOW } from '../../src/rpc/defaults.js'
 import { RecordingProbe, Streams, streamHandlers } from '../fixtures/stream-service.js'
+import { rpcErrorOf } from '../helpers/errors.js'
 import { until } from '../helpers/wait.js'
 
 const ADDRESS = 'mem.streams'
@@ -44,16 +45,6 @@ async function collect<T>(stream: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = []
   for await (const item of stream) out.push(item)
   return out
-}
-
-async function failure(run: () => Promise<unknown>): Promise<RpcError> {
-  try {
-    await run()
-  } catch (error) {
-    expect(error).toBeInstanceOf(RpcError)
-    return error as RpcError
-  }
-  throw new Error('expected a failure')
 }
 
 beforeEach(async () => {
@@ -230,7 +221,7 @@ describe('the end of a stream reaches the generator', () => {
   it("the caller's signal cancels the call: the iteration throws CANCELLED, the generator ends", async () => {
     const t = tag()
     const controller = new AbortController()
-    const error = await failure(async () => {
+    const error = await rpcErrorOf(async () => {
       for await (const item of client.count({ tag: t, to: 1_000_000 }, { signal: controller.signal })) {
         if (item.n === 3) controller.abort()
       }
@@ -243,7 +234,7 @@ describe('the end of a stream reaches the generator', () => {
   it('the deadline ends both sides; a generator awaiting ctx.signal is woken and returns', async () => {
     const t = tag()
     const seen: number[] = []
-    const error = await failure(async () => {
+    const error = await rpcErrorOf(async () => {
       for await (const item of client.count({ tag: t, to: 100, waitAt: 3 }, { timeoutMs: 150 })) seen.push(item.n)
     })
     expect(error.code).toBe(Code.DEADLINE_EXCEEDED)
@@ -259,7 +250,7 @@ describe('the end of a stream reaches the generator', () => {
     await client.close()
     await until(() => probe.endingOf(t) !== undefined, 'the generator finally ran')
     expect(probe.endingOf(t)).toMatchObject({ aborted: true, code: Code.CANCELLED })
-    const error = await failure(async () => {
+    const error = await rpcErrorOf(async () => {
       for (;;) if ((await iterator.next()).done === true) return
     })
     expect(error.code).toBe(Code.CANCELLED)
@@ -268,7 +259,7 @@ describe('the end of a stream reaches the generator', () => {
   it('a server shutting down cuts the stream with UNAVAILABLE, distinct from a normal end', async () => {
     const t = tag()
     const seen: number[] = []
-    const error = await failure(async () => {
+    const error = await rpcErrorOf(async () => {
       for await (const item of client.count({ tag: t, to: 1_000_000 })) {
         seen.push(item.n)
         if (seen.length === 3) void server.close()
@@ -282,7 +273,7 @@ describe('the end of a stream reaches the generator', () => {
 describe('errors and validation', () => {
   it("a handler's error mid-stream ends the stream with its code, after the elements before it", async () => {
     const seen: number[] = []
-    const error = await failure(async () => {
+    const error = await rpcErrorOf(async () => {
       for await (const item of client.count({ tag: tag(), to: 100, failAt: 5 })) seen.push(item.n)
     })
     expect(seen).toEqual([0, 1, 2, 3, 4])
@@ -291,7 +282,7 @@ describe('errors and validation', () => {
   })
 
   it('a bidi handler error ends the stream with its code', async () => {
-    const error = await failure(() => collect(client.chat([{ n: 1 }, { n: -1 }, { n: 2 }])))
+    const error = await rpcErrorOf(() => collect(client.chat([{ n: 1 }, { n: -1 }, { n: 2 }])))
     expect(error.code).toBe(Code.OUT_OF_RANGE)
     await until(() => probe.endingOf('chat') !== undefined, 'the generator finally ran')
   })
@@ -299,7 +290,7 @@ describe('errors and validation', () => {
   it('an output element not matching its schema is INTERNAL from the server, naming the path', async () => {
     const t = tag()
     const seen: number[] = []
-    const error = await failure(async () => {
+    const error = await rpcErrorOf(async () => {
       for await (const item of client.count({ tag: t, to: 100, badAt: 2 })) seen.push(item.n)
     })
     expect(seen).toEqual([0, 1])
@@ -310,7 +301,7 @@ describe('errors and validation', () => {
 
   it('an input element not matching its schema ends a client stream with INVALID_ARGUMENT naming the path', async () => {
     const inputs = [{ n: 1 }, { n: 'two' as unknown as number }, { n: 3 }]
-    const error = await failure(() => client.sum(inputs))
+    const error = await rpcErrorOf(() => client.sum(inputs))
     expect(error.code).toBe(Code.INVALID_ARGUMENT)
     expect(error.message).toContain('/n')
     await until(() => probe.endingOf('sum') !== undefined, 'the reader finally ran')
@@ -332,7 +323,7 @@ describe('errors and validation', () => {
     try {
       const t = tag()
       const seen: number[] = []
-      const error = await failure(async () => {
+      const error = await rpcErrorOf(async () => {
         for await (const item of narrow.count({ tag: t, to: 10 })) seen.push(item.n)
       })
       expect(seen).toEqual([0, 1, 2])
@@ -351,7 +342,7 @@ describe('errors and validation', () => {
       yield { n: 1 }
       throw new Error('source broke')
     }
-    const error = await failure(() => client.sum(inputs()))
+    const error = await rpcErrorOf(() => client.sum(inputs()))
     expect(error.message).toContain('source broke')
     await until(() => probe.endingOf('sum') !== undefined, 'the reader finally ran')
   })
@@ -452,7 +443,7 @@ describe('client interceptors', () => {
       expect(probe.endingOf(broken)).toEqual({ tag: broken, aborted: true, code: Code.CANCELLED })
 
       const late = tag()
-      const error = await failure(async () => {
+      const error = await rpcErrorOf(async () => {
         for await (const _ of other.count({ tag: late, to: 100, waitAt: 2 }, { timeoutMs: 150 })) {
           // read until the generator waits for its signal
         }
@@ -509,7 +500,7 @@ describe('client interceptors', () => {
       interceptors: [() => async () => 42],
     })
     try {
-      const error = await failure(() => collect(other.count({ tag: tag(), to: 3 })))
+      const error = await rpcErrorOf(() => collect(other.count({ tag: tag(), to: 3 })))
       expect(error.code).toBe(Code.INTERNAL)
       expect(error.message).toMatch(/not an AsyncIterable/)
     } finally {

@@ -10,6 +10,7 @@ import { type Client, Code, createClient, RpcError } from '../../src/index.js'
 import { DEFAULT_STREAM_WINDOW } from '../../src/rpc/defaults.js'
 import { Streams } from '../fixtures/stream-service.js'
 import { runCli, startCli } from '../helpers/cli.js'
+import { rpcErrorOf } from '../helpers/errors.js'
 import { cleanupQueues, trackQueue, uniqueQueueName, useQueueGuard } from '../helpers/queues.js'
 import { PROCESS_TEST_TIMEOUT_MS, ServerProc, START_MS, WAIT_MS } from '../helpers/rpc.js'
 import { spawnFixture } from '../helpers/spawn.js'
@@ -43,16 +44,6 @@ async function connectTo(server: ServerProc, options: Readonly<Record<string, un
   trackQueue(client.replyQueue)
   clients.push(client)
   return client
-}
-
-async function failure(run: () => Promise<unknown>): Promise<RpcError> {
-  try {
-    await run()
-  } catch (error) {
-    expect(error).toBeInstanceOf(RpcError)
-    return error as RpcError
-  }
-  throw new Error('expected a failure')
 }
 
 let tagCounter = 0
@@ -93,7 +84,7 @@ describe('each stream kind, end to end', () => {
     expect(urgent).toBe(100)
 
     const seen: number[] = []
-    const error = await failure(async () => {
+    const error = await rpcErrorOf(async () => {
       for await (const item of client.count({ tag: tag('fail'), to: 100, failAt: 7 })) seen.push(item.n)
     })
     expect(seen).toEqual([0, 1, 2, 3, 4, 5, 6])
@@ -105,7 +96,7 @@ describe('each stream kind, end to end', () => {
     expect(ended).toMatchObject({ aborted: true, code: Code.CANCELLED })
 
     const late = tag('deadline')
-    const timedOut = await failure(async () => {
+    const timedOut = await rpcErrorOf(async () => {
       for await (const _ of client.count({ tag: late, to: 100, waitAt: 2 }, { timeoutMs: 300 })) {
         // read until the generator waits
       }
@@ -181,7 +172,7 @@ describe('kill -9 mid-stream', () => {
     const server = await startServer()
     const client = await connectTo(server, { reconnect: false })
     let read = 0
-    const error = await failure(async () => {
+    const error = await rpcErrorOf(async () => {
       for await (const _ of client.count({ tag: tag('cut'), to: 1e9 })) {
         read++
         if (read === 50) await server.kill()
