@@ -49,8 +49,9 @@ export function interceptClientStream(
   interceptors: readonly Interceptor[],
   open: (call: RpcCall) => AsyncIterable<unknown> | Promise<unknown>,
 ): AsyncIterable<unknown> | Promise<unknown> {
-  // A name the schema does not know is called as a server stream (stream-client.ts).
-  const kind = streamKindOf(service.methods.get(method)?.stream ?? 'server')
+  // A name the schema does not know as a stream is called as a server stream (stream-client.ts).
+  const compiled = service.methods.get(method)
+  const kind = compiled?.stream === undefined ? 'server-stream' : callKind(compiled)
   const call = clientCall(service, method, kind, input, options, deadline)
   const next: CallNext = (c) => Promise.resolve(open(c))
   if (kind === 'client-stream') return runChain(interceptors, next, call)
@@ -72,10 +73,6 @@ export function interceptClientStream(
       }
     },
   }
-}
-
-function streamKindOf(stream: StreamKind): CallKind {
-  return stream === 'client' ? 'client-stream' : stream === 'bidi' ? 'bidi' : 'server-stream'
 }
 
 function outputsOf(method: string, result: unknown): AsyncIterator<unknown> {
