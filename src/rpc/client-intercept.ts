@@ -9,7 +9,7 @@ import { RpcError } from '../protocol/rpc-error.js'
 import type { CallOptions } from './client-options.js'
 import { type CallKind, type CallNext, callKind, chainInterceptors, type Interceptor, type RpcCall } from './interceptor.js'
 import { checkMetadata, type Metadata, NO_METADATA } from './metadata.js'
-import type { AnyService, StreamKind } from './service.js'
+import type { AnyService } from './service.js'
 
 /**
  * Runs a client call through `interceptors`; `attempt` sends the call the
