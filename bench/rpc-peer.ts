@@ -28,6 +28,7 @@ import { createInterface } from 'node:readline'
 import { createClient, createServer } from '../src/index.js'
 import { contender, type RpcClient } from './contenders.js'
 import { BENCH_METHODS, Echo, echoHandlers, PAYLOAD, payloadOf } from './echo-service.js'
+import { type PeerRoles, runPeerRole } from './peer-main.js'
 import type { ClientResult, SizeResult, Throughput } from './results.js'
 import { cpuUs, now, sleep, summarize } from './summary.js'
 
@@ -311,18 +312,6 @@ async function probe(config: { queue: string; warmup: number; seconds: number; m
   }
 }
 
-const ROLES: Record<string, (config: never) => Promise<void>> = { server, client, swarm, soak, idlers, load, probe }
+const ROLES: PeerRoles = { server, client, swarm, soak, idlers, load, probe }
 
-const [role, json] = process.argv.slice(2)
-const run = ROLES[role ?? '']
-if (run === undefined || json === undefined) {
-  console.error(`usage: rpc-peer.ts ${Object.keys(ROLES).join('|')} '<json config>'`)
-  process.exit(2)
-}
-run(JSON.parse(json) as never).then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error)
-    process.exit(1)
-  },
-)
+runPeerRole('rpc-peer.ts', ROLES)

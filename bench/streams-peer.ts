@@ -27,6 +27,7 @@ import { Type } from 'typebox'
 import { createClient, createServer, defineService, type Handlers } from '../src/index.js'
 import { processFigures } from './echo-service.js'
 import { frame, readFrames } from './msgpack-socket.js'
+import { type PeerRoles, runPeerRole } from './peer-main.js'
 import { cpuUs, now } from './summary.js'
 
 /** The streaming service mqrpc serves: `count` streams `n` elements of about `bytes` bytes each. */
@@ -264,22 +265,10 @@ async function client(config: {
   }
 }
 
-const ROLES: Record<string, (config: never) => Promise<void>> = {
+const ROLES: PeerRoles = {
   'mq-server': mqServer,
   'socket-server': socketServer,
   client,
 }
 
-const [role, json] = process.argv.slice(2)
-const run = ROLES[role ?? '']
-if (run === undefined || json === undefined) {
-  console.error(`usage: streams-peer.ts ${Object.keys(ROLES).join('|')} '<json config>'`)
-  process.exit(2)
-}
-run(JSON.parse(json) as never).then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error)
-    process.exit(1)
-  },
-)
+runPeerRole('streams-peer.ts', ROLES)
