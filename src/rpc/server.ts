@@ -347,6 +347,7 @@ export class Server<S extends AnyService> {
             void this.endSession(previous, new RpcError(Code.CANCELLED, 'superseded by a newer HELLO naming the same reply path'))
           }
         },
+        postFailed: this.deps.sendFailed,
         evictHandshakeFor: (principal) => {
           const oldest = sessions.evictionCandidate(principal)
           if (oldest === undefined) return false
@@ -373,7 +374,6 @@ export class Server<S extends AnyService> {
       return
     }
     const session = result
-    session.onPostFailure = (error) => this.deps.sendFailed(session, error)
     this.sessions.addHandshake(session)
     session.send(FrameType.CHALLENGE, 0, { nonce: session.nonce }).catch((error: unknown) => this.deps.sendFailed(session, error))
   }

@@ -67,11 +67,9 @@ export class Session {
   readonly openedAt = Date.now()
   /** Frames from this session that were dropped as malformed. */
   malformed = 0
-  /** Hears a post that could not be written (its reply path stayed full or went away): the server ends the session. */
-  onPostFailure: (error: unknown) => void = () => {}
   // One callback for every post, not a closure per reply.
   private readonly afterPost = (error?: unknown): void => {
-    if (error !== undefined) this.onPostFailure(error)
+    if (error !== undefined) this.postFailed(this, error)
   }
 
   constructor(
@@ -81,6 +79,8 @@ export class Session {
     readonly nonce: Uint8Array,
     /** The client's schema fingerprint differs from the server's: WELCOME carries the server's shape. */
     readonly schemaDiffers: boolean,
+    /** Hears a post that could not be written (its reply path stayed full or went away): the server ends the session. */
+    private readonly postFailed: (session: Session, error: unknown) => void,
     limits: Readonly<{
       maxBodyBytes: number
       maxPartials: number
@@ -103,7 +103,7 @@ export class Session {
 
   /**
    * Writes one frame to the client without a promise; a failure goes to
-   * `onPostFailure`. `later`: it may wait for the end of this loop turn,
+   * `postFailed`. `later`: it may wait for the end of this loop turn,
    * packed with others (stream elements; see FrameWriter.postLater).
    */
   post(type: FrameType, callId: number, body: unknown, urgent: boolean, later = false): void {
