@@ -126,6 +126,10 @@ export function dispatchRequest(session: Session, callId: number, flags: number,
 }
 
 /** What the handler gets as its second argument. */
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null)?.then === 'function'
+}
+
 function callContext(
   session: Session,
   controller: LazyAbort,
@@ -219,6 +223,8 @@ class UnaryCall implements Task, InFlightCall {
   readonly controller = new LazyAbort()
   readonly ctx: CallContext
   readonly deadline: number | undefined
+  private timer: NodeJS.Timeout | undefined
+  private started = 0
 
   constructor(
     readonly session: Session,
@@ -240,56 +246,84 @@ class UnaryCall implements Task, InFlightCall {
     return this.session
   }
 
-  async run(): Promise<void> {
-    const { session, callId, method, ctx, controller, deps } = this
+  /**
+   * Starts the handler. A handler that returns a plain value (not a
+   * promise) is finished before this returns, with no promise and no
+   * promise job: the scheduler's slot is free at once and the reply is
+   * posted in the same run of starts.
+   */
+  run(): Promise<void> | undefined {
+    const { session, callId, method, controller, deps } = this
     // Cancelled (or its session ended) while it waited for a slot: nobody
     // waits for an answer, and the handler never starts.
     if (controller.aborted) {
       session.inFlight.delete(callId)
-      return
+      return undefined
     }
     // Out of time while it waited: the handler never starts, and the caller is
     // told so, as it would be had the deadline passed before arrival.
     if (this.deadline !== undefined && this.deadline <= Date.now()) {
       session.inFlight.delete(callId)
       deps.stats.record(method.name, false, 0)
-      return this.fail(
-        new RpcError(Code.DEADLINE_EXCEEDED, `deadline of '${method.name}' passed while the call waited for a slot`),
+      this.fail(new RpcError(Code.DEADLINE_EXCEEDED, `deadline of '${method.name}' passed while the call waited for a slot`))
+      return undefined
+    }
+    if (this.deadline !== undefined) {
+      this.timer = setClampedTimeout(
+        () => controller.abort(new RpcError(Code.DEADLINE_EXCEEDED, `deadline of '${method.name}' passed`)),
+        this.deadline - Date.now(),
       )
     }
-    const timer =
-      this.deadline === undefined
-        ? undefined
-        : setClampedTimeout(
-            () => controller.abort(new RpcError(Code.DEADLINE_EXCEEDED, `deadline of '${method.name}' passed`)),
-            this.deadline - Date.now(),
-          )
-    const started = performance.now()
+    this.started = performance.now()
+    let output: unknown
     try {
-      const output = await runHandler(deps.service.name, method, this.input, ctx, deps.handlers, deps.options.interceptors)
-      // The caller has given up (cancel, deadline, session end): nobody is
-      // waiting for this result, and it must not reach a later call.
-      if (controller.aborted) return
-      const error = outputMismatch(method, output)
-      if (error !== undefined) {
-        deps.reportError(error)
-        deps.stats.record(method.name, false, performance.now() - started)
-        return this.fail(error)
-      }
-      deps.stats.record(method.name, true, performance.now() - started)
-      if (!this.oneWay) session.post(FrameType.RESPONSE, callId, output, this.urgent)
+      output = runHandler(deps.service.name, method, this.input, this.ctx, deps.handlers, deps.options.interceptors)
     } catch (thrown) {
-      deps.stats.record(method.name, false, performance.now() - started)
-      if (controller.aborted) return
-      if (thrown instanceof RpcError) return this.fail(thrown)
-      const message = thrown instanceof Error ? thrown.message : String(thrown)
-      const error = new RpcError(Code.INTERNAL, `handler '${method.name}' failed: ${message}`, undefined, { cause: thrown })
-      deps.reportError(error)
-      this.fail(error)
-    } finally {
-      if (timer !== undefined) clearTimeout(timer)
-      session.inFlight.delete(callId)
+      this.failed(thrown)
+      return undefined
     }
+    if (isPromiseLike(output)) {
+      return Promise.resolve(output).then(
+        (value) => this.succeeded(value),
+        (thrown: unknown) => this.failed(thrown),
+      )
+    }
+    this.succeeded(output)
+    return undefined
+  }
+
+  private succeeded(output: unknown): void {
+    const { method, deps } = this
+    this.end()
+    // The caller has given up (cancel, deadline, session end): nobody is
+    // waiting for this result, and it must not reach a later call.
+    if (this.controller.aborted) return
+    const error = outputMismatch(method, output)
+    if (error !== undefined) {
+      deps.reportError(error)
+      deps.stats.record(method.name, false, performance.now() - this.started)
+      return this.fail(error)
+    }
+    deps.stats.record(method.name, true, performance.now() - this.started)
+    if (!this.oneWay) this.session.post(FrameType.RESPONSE, this.callId, output, this.urgent)
+  }
+
+  private failed(thrown: unknown): void {
+    const { method, deps } = this
+    this.end()
+    deps.stats.record(method.name, false, performance.now() - this.started)
+    if (this.controller.aborted) return
+    if (thrown instanceof RpcError) return this.fail(thrown)
+    const message = thrown instanceof Error ? thrown.message : String(thrown)
+    const error = new RpcError(Code.INTERNAL, `handler '${method.name}' failed: ${message}`, undefined, { cause: thrown })
+    deps.reportError(error)
+    this.fail(error)
+  }
+
+  /** The handler has returned or thrown: the call leaves the session's table and its deadline timer stops. */
+  private end(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer)
+    this.session.inFlight.delete(this.callId)
   }
 
   private fail(error: RpcError): void {

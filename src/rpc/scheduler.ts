@@ -4,8 +4,9 @@
  * are read, and bulk starts take at most about a millisecond before the
  * event loop is let turn, so an urgent call waits at most for the bulk handler
  * already running, never for the bulk backlog (docs/ARCHITECTURE.md, "Lanes").
- * Waiting bulk calls are taken round-robin over their sessions, so one
- * client's backlog cannot push the others back, and a session that had
+ * Waiting bulk calls are taken round-robin over their sessions, a turn of
+ * a few calls each, so one client's backlog cannot push the others back,
+ * and a session that had
  * nothing waiting goes before those with a backlog (fq_codel's "new flows
  * first"): a client with one call at a time is served next, not after one
  * call of every flooding session. Bulk calls start in runs, with the
@@ -26,18 +27,30 @@ const BULK_TURN_BUDGET_MS = 1
  */
 const BULK_STARTS_PER_RUN = 16
 /**
- * How often, at most, the lanes are read between bulk calls. Reading costs
- * a syscall; with fast handlers, once per call would be most of the cost,
- * while an urgent call, or a polite client's call behind a flood, only
- * needs to be seen within a fraction of a millisecond.
+ * Calls an owner with a backlog starts in a row before the next owner's
+ * turn. One call per turn would be fairest, but each owner's replies then
+ * leave a few at a time, one message and one wake-up of its client each;
+ * whole runs keep them packed. A client with nothing waiting is served
+ * before any turn (new owners first), so it never waits for one.
  */
-const LANE_POLL_INTERVAL_MS = 0.2
+export const OWNER_TURN = BULK_STARTS_PER_RUN
+/**
+ * How often, at most, the lanes are read between bulk calls. A read that
+ * finds nothing costs a system call (about a microsecond), so once per call
+ * would be a large share of a fast call's cost; but the time a polite
+ * client's call or an urgent call sits unseen behind a flood is this
+ * interval, and at 0.1 ms it was most of the polite client's round trip
+ * (bench/fairness.ts). At 0.03 ms the reads cost a few percent of a server
+ * kept busy by fast calls, within the noise of the throughput benchmark.
+ */
+const LANE_POLL_INTERVAL_MS = 0.03
 
 export interface Task {
   readonly urgent: boolean
   /** Whose call it is (a session): bulk calls are taken round-robin over owners. */
   readonly owner: unknown
-  run(): Promise<void>
+  /** Starts the task: returns a promise if it is still running, nothing if it has already finished. */
+  run(): Promise<void> | undefined
 }
 
 /** Options of {@link Scheduler}. */
@@ -63,6 +76,8 @@ export class Scheduler {
   /** Owners with a backlog, in round-robin order (a Map keeps insertion order). */
   private readonly oldOwners = new Map<unknown, Task[]>()
   private bulkWaiting = 0
+  /** Calls the first old owner has started in its current turn. */
+  private turnTaken = 0
   private idleWaiters: (() => void)[] = []
   private starting = false
   private continuing = false
@@ -103,8 +118,9 @@ export class Scheduler {
   }
 
   /**
-   * The next bulk call: a new owner's, else the first old owner's oldest;
-   * an owner with more waiting goes to the back of the old owners.
+   * The next bulk call: a new owner's, else the oldest of the owner whose
+   * turn it is. An old owner's turn lasts {@link OWNER_TURN} calls (or until
+   * it has none waiting), then it goes to the back.
    */
   private nextBulk(): Task | undefined {
     const from = this.newOwners.size > 0 ? this.newOwners : this.oldOwners
@@ -112,9 +128,24 @@ export class Scheduler {
     if (first.done === true) return undefined
     const [owner, tasks] = first.value
     const task = tasks.shift() as Task
-    from.delete(owner)
-    if (tasks.length > 0) this.oldOwners.set(owner, tasks)
     this.bulkWaiting--
+    if (from === this.newOwners) {
+      from.delete(owner)
+      if (tasks.length > 0) this.oldOwners.set(owner, tasks)
+      return task
+    }
+    this.turnTaken++
+    if (tasks.length === 0) {
+      from.delete(owner)
+      this.turnTaken = 0
+    } else if (this.turnTaken >= OWNER_TURN) {
+      this.turnTaken = 0
+      // An owner alone among the old ones is already at the back: no map churn.
+      if (from.size > 1) {
+        from.delete(owner)
+        from.set(owner, tasks)
+      }
+    }
     return task
   }
 
@@ -201,18 +232,18 @@ export class Scheduler {
 
   private start(task: Task): void {
     this.running++
-    let finished = false
-    const done = () => {
-      if (finished) return
-      finished = true
-      this.running--
-      if (!task.urgent && !this.starting && this.running + this.bulkWaiting > 0) this.pollLanes()
-      this.startWhatFits()
-      if (this.running + this.waiting === 0) {
-        this.turnStartedAt = -1
-        for (const resolve of this.idleWaiters.splice(0)) resolve()
-      }
+    const running = task.run()
+    if (running === undefined) this.finished(task)
+    else running.then(() => this.finished(task), () => this.finished(task))
+  }
+
+  private finished(task: Task): void {
+    this.running--
+    if (!task.urgent && !this.starting && this.running + this.bulkWaiting > 0) this.pollLanes()
+    this.startWhatFits()
+    if (this.running + this.waiting === 0) {
+      this.turnStartedAt = -1
+      for (const resolve of this.idleWaiters.splice(0)) resolve()
     }
-    task.run().then(done, done)
   }
 }

@@ -5,7 +5,7 @@
  * idle() for close().
  */
 import { describe, expect, it } from 'vitest'
-import { Scheduler, type Task } from '../../src/rpc/scheduler.js'
+import { OWNER_TURN, Scheduler, type Task } from '../../src/rpc/scheduler.js'
 
 /** A task that runs until the test ends it, and records when it started. */
 class Job implements Task {
@@ -109,9 +109,30 @@ describe('Scheduler', () => {
     for (const name of ['a0', 'a1', 'a2', 'a3']) submit(name, 'a')
     for (const name of ['b1', 'b2']) submit(name, 'b')
     submit('c1', 'c')
-    // One slot: end whatever runs, and the next in line starts.
+    // One slot: end whatever runs, and the next in line starts. Each owner
+    // that had nothing waiting is served once first, then the backlogs in turn.
     await drain()
-    expect(order).toEqual(['a0', 'a1', 'b1', 'c1', 'a2', 'b2', 'a3'])
+    expect(order).toEqual(['a0', 'a1', 'b1', 'c1', 'a2', 'a3', 'b2'])
+  })
+
+  it('gives an owner with a backlog a turn of OWNER_TURN calls, then the next owner', async () => {
+    const { scheduler, order, job } = setup()
+    const { submit, drain } = byNames(scheduler, order, job)
+    const names = (owner: string, from: number, to: number) =>
+      Array.from({ length: to - from }, (_, i) => `${owner}${from + i}`)
+    const calls = OWNER_TURN + 4
+    for (const name of names('a', 0, calls)) submit(name, 'a')
+    for (const name of names('b', 0, calls)) submit(name, 'b')
+    await drain()
+    expect(order).toEqual([
+      'a0', // started on submit
+      'a1', // a and b had nothing waiting when their first call came: one call each first
+      'b0',
+      ...names('a', 2, 2 + OWNER_TURN),
+      ...names('b', 1, 1 + OWNER_TURN),
+      ...names('a', 2 + OWNER_TURN, calls),
+      ...names('b', 1 + OWNER_TURN, calls),
+    ])
   })
 
   it('reads the urgent lane before starting a bulk call, and runs what it finds first', async () => {
