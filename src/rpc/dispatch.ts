@@ -302,7 +302,8 @@ class UnaryCall implements Task, InFlightCall {
     if (error !== undefined) {
       deps.reportError(error)
       deps.stats.record(method.name, false, performance.now() - this.started)
-      return this.fail(error)
+      this.fail(error)
+      return
     }
     deps.stats.record(method.name, true, performance.now() - this.started)
     if (!this.oneWay) this.session.post(FrameType.RESPONSE, this.callId, output, this.urgent)
@@ -313,7 +314,10 @@ class UnaryCall implements Task, InFlightCall {
     this.end()
     deps.stats.record(method.name, false, performance.now() - this.started)
     if (this.controller.aborted) return
-    if (thrown instanceof RpcError) return this.fail(thrown)
+    if (thrown instanceof RpcError) {
+      this.fail(thrown)
+      return
+    }
     const message = thrown instanceof Error ? thrown.message : String(thrown)
     const error = new RpcError(Code.INTERNAL, `handler '${method.name}' failed: ${message}`, undefined, { cause: thrown })
     deps.reportError(error)

@@ -233,8 +233,12 @@ export class Scheduler {
   private start(task: Task): void {
     this.running++
     const running = task.run()
-    if (running === undefined) this.finished(task)
-    else running.then(() => this.finished(task), () => this.finished(task))
+    if (running === undefined) {
+      this.finished(task)
+      return
+    }
+    const finished = () => this.finished(task)
+    running.then(finished, finished)
   }
 
   private finished(task: Task): void {

@@ -118,8 +118,7 @@ describe('Scheduler', () => {
   it('gives an owner with a backlog a turn of OWNER_TURN calls, then the next owner', async () => {
     const { scheduler, order, job } = setup()
     const { submit, drain } = byNames(scheduler, order, job)
-    const names = (owner: string, from: number, to: number) =>
-      Array.from({ length: to - from }, (_, i) => `${owner}${from + i}`)
+    const names = (owner: string, from: number, to: number) => Array.from({ length: to - from }, (_, i) => `${owner}${from + i}`)
     const calls = OWNER_TURN + 4
     for (const name of names('a', 0, calls)) submit(name, 'a')
     for (const name of names('b', 0, calls)) submit(name, 'b')
