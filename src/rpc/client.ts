@@ -345,19 +345,18 @@ export class ServiceClient<S extends AnyService> extends ListenedEmitter<ClientE
     const callId = this.calls.start(call)
     const flags = (call.urgent ? FrameFlag.URGENT : 0) | (call.oneWay ? FrameFlag.ONE_WAY : 0)
     const header = { type: FrameType.REQUEST, flags, token: this.token, callId }
-    const written = writer.write(header, body, call.urgent ? URGENT_PRIORITY : NORMAL_PRIORITY)
+    // post, not write: no promise per call, as only a failure (or a one-way call's sending) needs an answer.
+    writer.post(header, body, call.urgent ? URGENT_PRIORITY : NORMAL_PRIORITY, (error) => {
+      if (error === undefined) {
+        if (call.oneWay) call.resolve(undefined)
+        return
+      }
+      this.calls.finish(callId)
+      call.reject(toRpcError(this.transport, error, Code.UNAVAILABLE))
+      this.pump()
+    })
     // A stream's first CREDIT and inputs go after its REQUEST, through the same writer.
     this.streams.started(call, callId, call.urgent)
-    written.then(
-      () => {
-        if (call.oneWay) call.resolve(undefined)
-      },
-      (error: unknown) => {
-        this.calls.finish(callId)
-        call.reject(toRpcError(this.transport, error, Code.UNAVAILABLE))
-        this.pump()
-      },
-    )
   }
 
   /** A call ended early (deadline or abort): stop tracking it, and tell the server so it stops. */
