@@ -45,7 +45,7 @@ export type ClientOptions = Readonly<{
   /**
    * Output elements of a server or bidi stream that the server may send
    * ahead of what the caller has consumed (the credit window); a call's own
-   * `streamWindow` overrides it. Defaults to 16.
+   * `streamWindow` overrides it. Defaults to 64.
    */
   streamWindow?: number
 }>

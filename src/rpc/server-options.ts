@@ -88,7 +88,7 @@ export type ServerOptions = Readonly<{
   /**
    * Input elements of a client or bidi stream that a client may send ahead
    * of what the handler has consumed (the credit window; memory per stream
-   * is bounded by it times maxBodyBytes). Defaults to 16.
+   * is bounded by it times maxBodyBytes). Defaults to 64.
    */
   streamWindow?: number
   /** How long close() waits for calls in flight before cancelling them. Defaults to 5000 ms. */
