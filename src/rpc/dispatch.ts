@@ -125,11 +125,12 @@ export function dispatchRequest(session: Session, callId: number, flags: number,
   deps.scheduler.submit(call)
 }
 
-/** What the handler gets as its second argument. */
+/** Whether a handler returned a promise (or any thenable) rather than its value. */
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as PromiseLike<unknown> | null)?.then === 'function'
 }
 
+/** What the handler gets as its second argument. */
 function callContext(
   session: Session,
   controller: LazyAbort,
@@ -306,7 +307,18 @@ class UnaryCall implements Task, InFlightCall {
       return
     }
     deps.stats.record(method.name, true, performance.now() - this.started)
-    if (!this.oneWay) this.session.post(FrameType.RESPONSE, this.callId, output, this.urgent)
+    if (this.oneWay) return
+    try {
+      this.session.post(FrameType.RESPONSE, this.callId, output, this.urgent)
+    } catch (thrown) {
+      // Valid by its schema yet not msgpack (a bigint or a function in an open object, say).
+      const reason = thrown instanceof Error ? thrown.message : String(thrown)
+      const error = new RpcError(Code.INTERNAL, `output of '${method.name}' cannot be encoded: ${reason}`, undefined, {
+        cause: thrown,
+      })
+      deps.reportError(error)
+      this.fail(error)
+    }
   }
 
   private failed(thrown: unknown): void {

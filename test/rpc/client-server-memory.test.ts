@@ -128,6 +128,24 @@ describe('errors a caller sees', () => {
     expect(errors.map((e) => e.message).join()).toContain("handler 'wrong' returned a value")
   })
 
+  it('INTERNAL when the output matches its schema but cannot be encoded, and the server keeps serving', async () => {
+    const { errors } = await mem.server({
+      // An open object lets an extra field through the schema; msgpack has no encoding for a bigint here.
+      handlers: (held) => {
+        const handlers = held.handlers()
+        const whoami: typeof handlers.whoami = (input, ctx) =>
+          ({ ...(handlers.whoami(input, ctx) as object), extra: 2n }) as unknown as ReturnType<typeof handlers.whoami>
+        return { ...handlers, whoami }
+      },
+    })
+    const client = await mem.client()
+    const error = await rejection(client.whoami({}))
+    expect(error.code).toBe(Code.INTERNAL)
+    expect(error.message).toContain("output of 'whoami' cannot be encoded")
+    expect(errors.map((e) => e.message).join()).toContain("output of 'whoami' cannot be encoded")
+    expect(await client.add({ a: 1, b: 1 })).toBe(2)
+  })
+
   it('RESOURCE_EXHAUSTED before sending when the input is larger than the server accepts', async () => {
     await mem.server({ maxBodyBytes: 1024 })
     const client = await mem.client()
