@@ -187,7 +187,7 @@ export class ClientStream {
     try {
       iterator = toAsyncIterator(inputs)
       for (;;) {
-        if (!(await gate.take())) return
+        if (!gate.tryTake() && !(await gate.take())) return
         const step = await iterator.next()
         if (this.settled) return
         if (step.done === true) {

@@ -47,6 +47,16 @@ export class CreditGate {
     this.wake()
   }
 
+  /**
+   * Takes one unit now if there is one (and the gate is open): the common
+   * case of a writer within its window, without a promise per element.
+   */
+  tryTake(): boolean {
+    if (this.available === 0 || this.closed) return false
+    this.available--
+    return true
+  }
+
   /** Resolves true once one element may be written (the unit is used up), false once closed. */
   async take(): Promise<boolean> {
     while (this.available === 0 && !this.closed) {

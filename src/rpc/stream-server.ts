@@ -191,7 +191,8 @@ class ServerStream {
     let exhausted = false
     try {
       for (;;) {
-        if (!(await (this.gate as CreditGate).take())) return
+        const gate = this.gate as CreditGate
+        if (!gate.tryTake() && !(await gate.take())) return
         const step = await this.nextOrEnd(iterator)
         if (step === ABORTED || this.done) return
         if (step.done === true) {

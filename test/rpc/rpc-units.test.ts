@@ -8,6 +8,7 @@ import { Binary, Code, codeName, defineService, MqError, RpcError } from '../../
 import { rpcErrorFromWire, rpcErrorToWire } from '../../src/protocol/rpc-error.js'
 import { diffServiceShapes } from '../../src/rpc/schema-diff.js'
 import { serviceShape } from '../../src/rpc/service.js'
+import { CreditGate } from '../../src/rpc/stream-credit.js'
 import { toRpcError } from '../../src/rpc/transport-errors.js'
 import { mqTransport } from '../../src/transport/mq/mq-transport.js'
 import { pidOfReplyQueue, replyQueueName, urgentLaneName } from '../../src/transport/mq/queue-naming.js'
@@ -123,5 +124,22 @@ describe('queue names', () => {
     expect(pidOfReplyQueue(name)).toBe(1234)
     expect(pidOfReplyQueue('/calc')).toBeUndefined()
     expect(replyQueueName(1)).not.toBe(replyQueueName(1))
+  })
+})
+
+describe('CreditGate', () => {
+  it('tryTake takes granted units one by one, never past the grant, and none once closed', async () => {
+    const gate = new CreditGate()
+    expect(gate.tryTake()).toBe(false)
+    gate.grant(2)
+    expect([gate.tryTake(), gate.tryTake(), gate.tryTake()]).toEqual([true, true, false])
+    const waiting = gate.take()
+    gate.grant(1)
+    expect(await waiting).toBe(true)
+    expect(gate.credit).toBe(0)
+    gate.grant(1)
+    gate.close()
+    expect(gate.tryTake()).toBe(false)
+    expect(await gate.take()).toBe(false)
   })
 })
