@@ -10,6 +10,7 @@ import { createRequire } from 'node:module'
 import { cpus, loadavg, release, totalmem } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { DEFAULT_STREAM_WINDOW } from '../src/rpc/defaults.js'
 import { judge } from './goals.js'
 import type { BenchReport, ContenderRun } from './results.js'
 import { fmt } from './summary.js'
@@ -200,7 +201,7 @@ export function writeReport(report: BenchReport, options: RunInfo): string[] {
         ]),
       ),
       '',
-      `Each figure is the median of ${report.streams[0]?.runs.length ?? 0} streams; the two implementations' runs alternate. mqrpc: a \`stream: 'server'\` method with default options (every element validated on both sides, a window of 16), read with \`for await\`. Baseline: length-prefixed msgpack frames over a Unix socket, written with back-pressure, decoded one by one (bench/README.md, "streams").`,
+      `Each figure is the median of ${report.streams[0]?.runs.length ?? 0} streams; the two implementations' runs alternate. mqrpc: a \`stream: 'server'\` method with default options (every element validated on both sides, a window of ${DEFAULT_STREAM_WINDOW}), read with \`for await\`. Baseline: length-prefixed msgpack frames over a Unix socket, written with back-pressure, decoded one by one (bench/README.md, "streams").`,
       '',
     )
   }
