@@ -8,9 +8,10 @@
  * up to a run of calls each, so one client's backlog cannot push the others
  * back, and a session that had nothing waiting goes before those with a
  * backlog (fq_codel's "new flows first"): a client with one call at a time
- * is served next, not after a turn of every flooding session. Bulk calls start in runs, with the
- * promise jobs of those started in between, so that the replies of fast
- * handlers leave while more calls start instead of after them all.
+ * is served next, not after a turn of every flooding session. Bulk calls
+ * start in runs, with the promise jobs of those started in between, so
+ * that the replies of fast handlers leave while more calls start instead
+ * of after them all.
  * @module
  */
 
