@@ -303,7 +303,17 @@ describe('the queue budget', () => {
     for (const child of processes) child.send('close')
     for (const child of processes) expect(await child.success(20_000)).toContain('closed')
     serverProcess.send('close')
-    expect(await serverProcess.success(20_000)).toMatch(/^closed \{"sessions":40,/m)
+    const closed = (await serverProcess.success(20_000)).match(/^closed (\{.*\})$/m)?.[1]
+    const { sessions } = JSON.parse(closed ?? '{}') as { sessions?: number }
+    // One session per client, unless a client lost its session and
+    // reconnected (a machine loaded by other tests can starve a process past
+    // three missed heartbeats; reconnecting is then what a client should
+    // do), which takes at least one more.
+    const lost = processes.flatMap((child) => child.lines().filter((line) => /^(disconnect|reconnect) /.test(line)))
+    const reconnects = lost.filter((line) => line.startsWith('reconnect ')).length
+    const why = `sessions the server opened; the clients saw: ${lost.join('; ') || 'nothing lost'}`
+    if (lost.length === 0) expect(sessions, why).toBe(40)
+    else expect(sessions, why).toBeGreaterThanOrEqual(40 + reconnects)
     expect(queueExists(queue)).toBe(false)
   }, 90_000)
 })
