@@ -4,7 +4,7 @@
  * @module
  */
 import { C_ROW, NODE_CONSUME, NODE_PROMISE } from './pingpong.js'
-import type { BenchReport, ContenderRun } from './results.js'
+import { type BenchReport, type ContenderRun, socketStreamRow } from './results.js'
 import { fmt } from './summary.js'
 
 /** One goal as judged: `met` is undefined when the run did not measure it. */
@@ -174,7 +174,7 @@ export function judge(report: BenchReport): Goal[] {
   })
   const streams = (report.streams ?? []).flatMap((mq) => {
     if (mq.contender !== 'mqrpc') return []
-    const base = report.streams?.find((b) => b.contender === 'socket' && b.cpus === mq.cpus && b.bytes === mq.bytes)
+    const base = socketStreamRow(report.streams ?? [], mq)
     if (base === undefined) return []
     const ratio = mq.elements_per_s / base.elements_per_s
     return [

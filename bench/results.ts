@@ -95,6 +95,11 @@ export interface StreamRow {
   readonly server_us: number
 }
 
+/** The socket baseline's row for the same placement and element size as `like`. */
+export function socketStreamRow(rows: readonly StreamRow[], like: StreamRow): StreamRow | undefined {
+  return rows.find((r) => r.contender === 'socket' && r.cpus === like.cpus && r.bytes === like.bytes)
+}
+
 /** Everything one `npm run bench` gathered. */
 export interface BenchReport {
   pingpong?: readonly PingPongRow[]

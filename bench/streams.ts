@@ -24,7 +24,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { contender } from './contenders.js'
 import type { Proc } from './proc.js'
-import type { BenchReport, StreamRow } from './results.js'
+import { type BenchReport, type StreamRow, socketStreamRow } from './results.js'
 import { placements, Run } from './rpc-run.js'
 import type { ClientRuns, StreamRun } from './streams-peer.js'
 import { fmt, printTable } from './summary.js'
@@ -110,9 +110,6 @@ async function placementRows(cpus: string, wrapper: readonly string[], settings:
   }
 }
 
-const socketRow = (rows: readonly StreamRow[], like: StreamRow) =>
-  rows.find((r) => r.contender === 'socket' && r.cpus === like.cpus && r.bytes === like.bytes)
-
 /** Runs the stream benchmark, prints its table, and returns its rows for docs/BENCHMARKS.md. */
 export default async function streams(argv: readonly string[] = []): Promise<Partial<BenchReport>> {
   const { values } = parseArgs({
@@ -162,7 +159,7 @@ export default async function streams(argv: readonly string[] = []): Promise<Par
       fmt(r.elements_per_s, 0),
       `${fmt(Math.min(...r.runs), 0)}-${fmt(Math.max(...r.runs), 0)}`,
       `${fmt(r.client_us, 2)} / ${fmt(r.server_us, 2)}`,
-      `${fmt(r.elements_per_s / (socketRow(rows, r)?.elements_per_s ?? Number.NaN), 2)}x`,
+      `${fmt(r.elements_per_s / (socketStreamRow(rows, r)?.elements_per_s ?? Number.NaN), 2)}x`,
     ]),
     2,
   )
