@@ -23,9 +23,9 @@ export const DEFAULT_MAX_HANDSHAKES_PER_PRINCIPAL = 24
  * window is renewed once per half window, a round trip between processes:
  * with 16, a stream of 64-byte elements waited on those round trips with
  * both sides mostly idle, and 64 about doubled its rate (bench/streams.ts,
- * same runs). Memory
- * per stream is bounded by the window times the reader's maxBodyBytes: a
- * reader of large elements should set a smaller one.
+ * same runs). Memory per stream is bounded by the window times the
+ * reader's maxBodyBytes: a reader of large elements should set a smaller
+ * one.
  */
 export const DEFAULT_STREAM_WINDOW = 64
 /** Calls in flight per session. */

@@ -171,15 +171,16 @@ export class Scheduler {
           continue
         }
         if (this.bulkWaiting === 0 || this.running >= this.bulkLimit()) return
+        let now = performance.now()
         // A lone call on an idle server has nothing to let ahead of it: no read (two system calls) for it.
-        if (this.running > 0 || this.bulkWaiting > 1) this.pollLanes()
+        // The budget below counts the read's time too: a read hands out what it found at once.
+        if ((this.running > 0 || this.bulkWaiting > 1) && this.pollLanes(now)) now = performance.now()
         if (this.urgentBacklog.length > 0) continue
         // Bulk handlers that run long before they yield hold the event loop;
         // past a budget, let the loop turn (urgent replies leave, the lanes
         // are read) before starting more. The budget runs from the first
         // start after the scheduler was last idle or last yielded, so that a
         // lone call costs no setImmediate (and no extra turn of the loop).
-        const now = performance.now()
         if (this.turnStartedAt < 0) {
           this.turnStartedAt = now
         } else if (now - this.turnStartedAt > BULK_TURN_BUDGET_MS) {
@@ -223,11 +224,12 @@ export class Scheduler {
     })
   }
 
-  private pollLanes(): void {
-    const now = performance.now()
-    if (now - this.lastLanePoll < LANE_POLL_INTERVAL_MS) return
+  /** Reads the lanes unless they were read less than an interval ago; returns whether it read. */
+  private pollLanes(now = performance.now()): boolean {
+    if (now - this.lastLanePoll < LANE_POLL_INTERVAL_MS) return false
     this.lastLanePoll = now
     this.options.pollLanes()
+    return true
   }
 
   private start(task: Task): void {

@@ -108,9 +108,10 @@ export class Session {
    */
   post(type: FrameType, callId: number, body: unknown, urgent: boolean, later = false): void {
     const header = this.header(type, callId, urgent)
+    const bytes = encodeOrEmpty(body)
     const priority = urgent ? URGENT_PRIORITY : NORMAL_PRIORITY
-    if (later) this.writer.postLater(header, encodeOrEmpty(body), priority, this.afterPost)
-    else this.writer.post(header, encodeOrEmpty(body), priority, this.afterPost)
+    if (later) this.writer.postLater(header, bytes, priority, this.afterPost)
+    else this.writer.post(header, bytes, priority, this.afterPost)
   }
 
   private header(type: FrameType, callId: number, urgent: boolean): FrameHeader {
