@@ -5,6 +5,7 @@
  * loses that body, not the session.
  * @module
  */
+import { pooledCopy } from '../util/pooled-copy.js'
 import type { Frame } from './frame.js'
 
 /** Bounds on reassembly, per peer. */
@@ -108,9 +109,7 @@ export class Reassembler {
       if (this.partials.size > 0) this.partials.delete(key)
       // A copy: the chunk lies in a receive buffer that the next message
       // overwrites, and decoded binary fields are views into the body.
-      // A plain Uint8Array, so that binary fields decode as Uint8Array, not
-      // Buffer; `new Uint8Array(view)` copies (Buffer#slice would not).
-      return new Uint8Array(chunk)
+      return pooledCopy(chunk)
     }
     let partial = this.partials.get(key)
     if (offset === 0) {

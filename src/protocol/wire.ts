@@ -4,6 +4,7 @@
  * @module
  */
 import { Decoder, Encoder } from '@msgpack/msgpack'
+import { pooledCopy } from '../util/pooled-copy.js'
 import { Code } from './code.js'
 import { RpcError } from './rpc-error.js'
 
@@ -17,7 +18,8 @@ const decoder = new Decoder()
 
 /** Encodes a body; the result is the caller's to keep. */
 export function encodeBody(value: unknown): Uint8Array {
-  return encoder.encode(value)
+  // encode() would copy into an ArrayBuffer of its own; see pooled-copy.ts.
+  return pooledCopy(encoder.encodeSharedRef(value))
 }
 
 /** Decodes a body, or throws INVALID_ARGUMENT saying why it is not msgpack. */
