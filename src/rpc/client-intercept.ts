@@ -120,7 +120,7 @@ function runChain(interceptors: readonly Interceptor[], innermost: CallNext, cal
 /** The metadata a call sends, checked against the bounds; throws INVALID_ARGUMENT naming the limit. */
 export function outgoingMetadata(method: string, metadata: Readonly<Record<string, string>> | undefined): Metadata {
   if (metadata === undefined) return NO_METADATA
-  return checkMetadata(metadata, `metadata of the call to '${method}'`)
+  return checkMetadata(metadata, method)
 }
 
 /** The REQUEST body: three elements without metadata, so that servers older than metadata still understand it. */

@@ -60,6 +60,8 @@ export class ServiceClient<S extends AnyService> extends ListenedEmitter<ClientE
   // Made once, not per call.
   private readonly abandonCall = (call: PendingCall) => this.abandon(call)
   private readonly releaseCall = () => this.keepalive.release()
+  /** Made once: every message's frames go here. */
+  private readonly frameSink = (frame: Frame): void => this.onFrame(frame)
   private maxRequestBytes = Number.POSITIVE_INFINITY
   /** Methods of this client that the server's schema breaks, each with what differs. */
   private broken = new Map<string, string>()
@@ -378,7 +380,7 @@ export class ServiceClient<S extends AnyService> extends ListenedEmitter<ClientE
 
   private onMessage(data: Uint8Array): void {
     try {
-      forEachFrame(data, (frame) => this.onFrame(frame))
+      forEachFrame(data, this.frameSink)
     } catch (error) {
       if (!(error instanceof FrameError)) throw error
       this.fire(

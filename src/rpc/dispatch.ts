@@ -63,9 +63,6 @@ export function dispatchRequest(session: Session, callId: number, flags: number,
   }
   const urgent = (flags & FrameFlag.URGENT) !== 0
   const oneWay = (flags & FrameFlag.ONE_WAY) !== 0
-  const fail = (error: RpcError) => {
-    if (!oneWay) session.post(FrameType.ERROR, callId, rpcErrorToWire(error), urgent)
-  }
   let methodName: string
   let input: unknown
   let deadline: number | null
@@ -73,23 +70,15 @@ export function dispatchRequest(session: Session, callId: number, flags: number,
   try {
     let rawMetadata: unknown
     ;[methodName, input, deadline, rawMetadata] = readRequest(decodeBody(body, 'REQUEST'))
-    metadata = checkMetadata(rawMetadata, `metadata of the call to '${methodName}'`)
+    metadata = checkMetadata(rawMetadata, methodName)
   } catch (error) {
     deps.stats.dropped.malformed++
-    fail(RpcError.from(error, Code.INVALID_ARGUMENT))
+    answerError(session, callId, urgent, oneWay, RpcError.from(error, Code.INVALID_ARGUMENT))
     return
   }
   const builtin = deps.builtins.get(methodName)
   if (builtin !== undefined) {
-    const denied = permissionDenied(session, methodName, deps)
-    if (denied !== undefined) {
-      fail(denied)
-      return
-    }
-    const reply = (type: FrameType, value: unknown) => {
-      if (!oneWay) session.post(type, callId, value, urgent)
-    }
-    answerBuiltin(session, callId, urgent, deadline, input, builtin, reply, fail)
+    dispatchBuiltin(session, callId, urgent, oneWay, methodName, deadline, input, builtin, deps)
     return
   }
   const builtinStream = deps.builtinStreams.get(methodName)
@@ -97,13 +86,19 @@ export function dispatchRequest(session: Session, callId: number, flags: number,
   if (method === undefined) {
     // One bucket for every unknown name: callers choose them, and must not grow the table.
     deps.stats.record('$unknown', false, 0)
-    fail(new RpcError(Code.UNIMPLEMENTED, `method '${methodName}' is not part of service '${deps.service.name}'`))
+    answerError(
+      session,
+      callId,
+      urgent,
+      oneWay,
+      new RpcError(Code.UNIMPLEMENTED, `method '${methodName}' is not part of service '${deps.service.name}'`),
+    )
     return
   }
   const refusal = checkLimits(session, method, deadline, deps)
   if (refusal !== undefined) {
     deps.stats.record(method.name, false, 0)
-    fail(refusal)
+    answerError(session, callId, urgent, oneWay, refusal)
     return
   }
   try {
@@ -111,7 +106,7 @@ export function dispatchRequest(session: Session, callId: number, flags: number,
     if (!streamsInput(method)) assertValid(method.input, input, `input of '${method.name}'`)
   } catch (error) {
     deps.stats.record(method.name, false, 0)
-    fail(error as RpcError)
+    answerError(session, callId, urgent, oneWay, error as RpcError)
     return
   }
   if (method.stream !== undefined) {
@@ -123,6 +118,39 @@ export function dispatchRequest(session: Session, callId: number, flags: number,
   const call = new UnaryCall(session, callId, method, input, deadline, metadata, urgent, oneWay, deps)
   session.inFlight.set(callId, call)
   deps.scheduler.submit(call)
+}
+
+/**
+ * A call to a built-in method (`$describe`, `$stats`, `$health.*`). Apart
+ * from dispatchRequest, whose every call would otherwise pay for the
+ * closures made here (they would capture its variables).
+ */
+function dispatchBuiltin(
+  session: Session,
+  callId: number,
+  urgent: boolean,
+  oneWay: boolean,
+  methodName: string,
+  deadline: number | null,
+  input: unknown,
+  builtin: BuiltinHandler,
+  deps: DispatchDeps,
+): void {
+  const fail = (error: RpcError) => answerError(session, callId, urgent, oneWay, error)
+  const denied = permissionDenied(session, methodName, deps)
+  if (denied !== undefined) {
+    fail(denied)
+    return
+  }
+  const reply = (type: FrameType, value: unknown) => {
+    if (!oneWay) session.post(type, callId, value, urgent)
+  }
+  answerBuiltin(session, callId, urgent, deadline, input, builtin, reply, fail)
+}
+
+/** Answers a call with ERROR, unless it is one-way (its caller waits for nothing). */
+function answerError(session: Session, callId: number, urgent: boolean, oneWay: boolean, error: RpcError): void {
+  if (!oneWay) session.post(FrameType.ERROR, callId, rpcErrorToWire(error), urgent)
 }
 
 /** Whether a handler returned a promise (or any thenable) rather than its value. */
@@ -269,12 +297,7 @@ class UnaryCall implements Task, InFlightCall {
       this.fail(new RpcError(Code.DEADLINE_EXCEEDED, `deadline of '${method.name}' passed while the call waited for a slot`))
       return undefined
     }
-    if (this.deadline !== undefined) {
-      this.timer = setClampedTimeout(
-        () => controller.abort(new RpcError(Code.DEADLINE_EXCEEDED, `deadline of '${method.name}' passed`)),
-        this.deadline - Date.now(),
-      )
-    }
+    if (this.deadline !== undefined) this.armDeadline(this.deadline)
     this.started = performance.now()
     let output: unknown
     try {
@@ -283,14 +306,26 @@ class UnaryCall implements Task, InFlightCall {
       this.failed(thrown)
       return undefined
     }
-    if (isPromiseLike(output)) {
-      return Promise.resolve(output).then(
-        (value) => this.succeeded(value),
-        (thrown: unknown) => this.failed(thrown),
-      )
-    }
+    if (isPromiseLike(output)) return this.settleLater(output)
     this.succeeded(output)
     return undefined
+  }
+
+  // The closures live in methods of their own: made in run(), they would
+  // cost every call a context, even a synchronous call without a deadline.
+  private armDeadline(deadline: number): void {
+    const { controller, method } = this
+    this.timer = setClampedTimeout(
+      () => controller.abort(new RpcError(Code.DEADLINE_EXCEEDED, `deadline of '${method.name}' passed`)),
+      deadline - Date.now(),
+    )
+  }
+
+  private settleLater(output: PromiseLike<unknown>): Promise<void> {
+    return Promise.resolve(output).then(
+      (value) => this.succeeded(value),
+      (thrown: unknown) => this.failed(thrown),
+    )
   }
 
   private succeeded(output: unknown): void {

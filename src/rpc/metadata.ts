@@ -21,10 +21,12 @@ export const NO_METADATA: Metadata = Object.freeze(Object.create(null) as Record
 /**
  * Checks what a peer or a caller gave as metadata, and returns a frozen copy
  * without a prototype (a key such as `__proto__` or `toString` is then just a
- * key). Throws INVALID_ARGUMENT naming the rule broken.
+ * key). Throws INVALID_ARGUMENT naming the rule broken (and `method`, when given).
  */
-export function checkMetadata(value: unknown, what = 'metadata'): Metadata {
+export function checkMetadata(value: unknown, method?: string): Metadata {
   if (value === undefined || value === null) return NO_METADATA
+  // Spelled here, after the common case: a call without metadata builds no message.
+  const what = method === undefined ? 'metadata' : `metadata of the call to '${method}'`
   if (typeof value !== 'object' || Array.isArray(value) || value instanceof Uint8Array) {
     throw new RpcError(Code.INVALID_ARGUMENT, `${what} must be a map of strings to strings`)
   }

@@ -239,6 +239,11 @@ export class Scheduler {
       this.finished(task)
       return
     }
+    this.finishLater(running, task)
+  }
+
+  // Apart from start(), whose every call would otherwise pay for this closure's context.
+  private finishLater(running: Promise<void>, task: Task): void {
     const finished = () => this.finished(task)
     running.then(finished, finished)
   }

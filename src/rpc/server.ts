@@ -67,6 +67,8 @@ export class Server<S extends AnyService> {
   private readonly scheduler: Scheduler
   private readonly deps: DispatchDeps
   private readonly sweeper: NodeJS.Timeout
+  /** Made once: every message's frames go here. */
+  private readonly frameSink = (frame: Frame): void => this.onFrame(frame)
   private eventSeq = 0
   private closing: Promise<void> | undefined
   private readonly healthState: HealthState
@@ -240,7 +242,7 @@ export class Server<S extends AnyService> {
 
   private onMessage(data: Uint8Array): void {
     try {
-      forEachFrame(data, (frame) => this.onFrame(frame))
+      forEachFrame(data, this.frameSink)
     } catch (error) {
       if (!(error instanceof FrameError)) throw error
       this.stats.dropped.malformed++
