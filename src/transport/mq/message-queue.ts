@@ -9,66 +9,25 @@
  * never loses or duplicates one.
  * @module
  */
-import { addon } from './load-addon.js'
+import type {
+  Message,
+  MessageHandler,
+  OpenOptions,
+  QueueAccess,
+  QueueAttributes,
+  QueueOwner,
+  ReceiveOptions,
+  SendOptions,
+} from './message-queue-types.js'
 import { MqError, QUEUE_CLOSED, toMqError } from './mq-error.js'
-import { type NativeAccess, type NativeQueue, READABLE, type ReadyCallback, WRITABLE } from './native.js'
-import { queueNameProblem } from './queue-name-rules.js'
-import { abortedError, Waiter, type WaitOptions } from './waiter.js'
+import { type NativeQueue, READABLE, type ReadyCallback, WRITABLE } from './native.js'
+import { openNativeQueue, unlinkQueueName } from './open-queue.js'
+import { ReceiveSlots } from './receive-slots.js'
+import { SendOutbox } from './send-outbox.js'
+import { abortedError, Waiter } from './waiter.js'
 
-/** Which directions a queue is opened for. */
-export type QueueAccess = 'read' | 'write' | 'readwrite'
+export type * from './message-queue-types.js'
 
-/** Options of {@link MessageQueue.open}. */
-export type OpenOptions = Readonly<{
-  /** Create the queue when it does not exist. Defaults to false. */
-  create?: boolean
-  /** With `create`, fail with EEXIST when it already exists. Defaults to false. */
-  exclusive?: boolean
-  /** Permission bits of a queue we create, set exactly (not filtered by the umask). Defaults to 0o600. */
-  mode?: number
-  /** Slots of a queue we create (`mq_maxmsg`). Defaults to 10. */
-  maxMessages?: number
-  /** Largest message of a queue we create (`mq_msgsize`). Defaults to 8192. */
-  messageSize?: number
-  /** Directions to open for. Defaults to 'readwrite'. */
-  access?: QueueAccess
-}>
-
-/** Options of {@link MessageQueue.send}. */
-export type SendOptions = Readonly<
-  WaitOptions & {
-    /** mq priority; higher is received first. Defaults to 0. */
-    priority?: number
-  }
->
-
-/** Options of {@link MessageQueue.receive}. */
-export type ReceiveOptions = Readonly<WaitOptions>
-
-/** One received message. */
-export interface Message {
-  readonly data: Buffer
-  readonly priority: number
-}
-
-/** The queue's attributes, as the kernel reports them now. */
-export interface QueueAttributes {
-  readonly maxMessages: number
-  readonly messageSize: number
-  readonly currentMessages: number
-}
-
-/** The queue's owner and permission bits, from fstat on the descriptor. */
-export interface QueueOwner {
-  readonly uid: number
-  readonly gid: number
-  readonly mode: number
-}
-
-/** Called with each message in consume mode; `data` is valid only during the call. */
-export type MessageHandler = (data: Uint8Array, priority: number) => void
-
-const ACCESS: Record<QueueAccess, NativeAccess> = { read: 1, write: 2, readwrite: 3 }
 // Messages drained per crossing into C++, and crossings per wake-up before
 // yielding to the event loop (poll is level-triggered: we come back).
 const BATCH = 16
@@ -76,47 +35,16 @@ const BATCH = 16
 const MAX_PRIORITY = 32767
 const BATCHES_PER_WAKE = 4
 
-interface PendingSend {
-  readonly data: Uint8Array
-  readonly priority: number
-}
-
 export class MessageQueue implements AsyncIterable<Message> {
   /** Opens, and with `create` creates, the queue `name`. Throws MqError. */
   static open(name: string, options: OpenOptions = {}): MessageQueue {
-    const problem = queueNameProblem(name)
-    if (problem !== undefined) throw new MqError(problem, { code: 'EINVAL', syscall: 'mq_open', queue: String(name) })
     const access = options.access ?? 'readwrite'
-    const mode = options.mode ?? 0o600
-    const maxMessages = options.maxMessages ?? 10
-    const messageSize = options.messageSize ?? 8192
-    const ctx = { queue: name, maxMessages, messageSize, mode, access, create: options.create ?? false }
-    let native: NativeQueue
-    try {
-      native = new addon.Queue(
-        name,
-        ACCESS[access],
-        options.create ?? false,
-        options.exclusive ?? false,
-        mode,
-        maxMessages,
-        messageSize,
-      )
-    } catch (error) {
-      throw toMqError(error, ctx)
-    }
-    return new MessageQueue(name, native, access)
+    return new MessageQueue(name, openNativeQueue(name, access, options), access)
   }
 
   /** Removes the name `name` (the queue lives on until its last descriptor closes). Throws MqError. */
   static unlink(name: string): void {
-    const problem = queueNameProblem(name)
-    if (problem !== undefined) throw new MqError(problem, { code: 'EINVAL', syscall: 'mq_unlink', queue: String(name) })
-    try {
-      addon.unlink(name)
-    } catch (error) {
-      throw toMqError(error, { queue: name })
-    }
+    unlinkQueueName(name)
   }
 
   /** The queue's name. */
@@ -146,14 +74,11 @@ export class MessageQueue implements AsyncIterable<Message> {
     this.updateWatch(true)
   }
   private readonly receivers: Waiter<Message>[] = []
-  private readonly senders: Waiter<void>[] = []
-  private readonly outbox: PendingSend[] = []
+  private readonly outbox = new SendOutbox()
   private consumer: MessageHandler | undefined
-  /** A drain is handing out a batch from `buffer`: reading again now would overwrite it. */
+  /** A drain is handing out a batch from the slots: reading again now would overwrite it. */
   private draining = false
-  private readonly buffer: Buffer
-  private readonly lengths = new Int32Array(BATCH)
-  private readonly priorities = new Uint32Array(BATCH)
+  private readonly slots: ReceiveSlots
 
   private constructor(name: string, native: NativeQueue, access: QueueAccess) {
     this.name = name
@@ -163,9 +88,7 @@ export class MessageQueue implements AsyncIterable<Message> {
     const [, maxMessages, messageSize] = native.getattr()
     this.maxMessages = maxMessages
     this.messageSize = messageSize
-    // Its own memory (not a slice of Buffer's pool): the addon holds on to it.
-    this.buffer = Buffer.allocUnsafeSlow(access === 'write' ? 0 : messageSize * BATCH)
-    if (access !== 'write') native.bindReceive(this.buffer, messageSize, this.lengths, this.priorities)
+    this.slots = new ReceiveSlots(native, name, access, messageSize, BATCH)
   }
 
   /** Sends waiting for room in the queue. */
@@ -192,26 +115,16 @@ export class MessageQueue implements AsyncIterable<Message> {
     const aborted = abortedError(options, 'send', this.name)
     if (aborted !== undefined) return Promise.reject(aborted)
     try {
-      const first = this.outbox[0]
-      if ((first === undefined || first.priority < priority) && this.trySend(data, priority)) return Promise.resolve()
+      if (this.outbox.mayOvertake(priority) && this.trySend(data, priority)) return Promise.resolve()
     } catch (error) {
       return Promise.reject(error)
     }
     return new Promise<void>((resolve, reject) => {
       const waiter: Waiter<void> = new Waiter<void>(resolve, reject, options, 'send', this.name, (w) => {
-        const index = this.senders.indexOf(w)
-        if (index !== -1) {
-          this.senders.splice(index, 1)
-          this.outbox.splice(index, 1)
-        }
+        this.outbox.remove(w)
         this.updateWatch()
       })
-      // Higher priorities overtake pending lower ones here too, as they would
-      // in the kernel; within one priority, sends keep their order.
-      let index = this.outbox.length
-      while (index > 0 && (this.outbox[index - 1] as PendingSend).priority < priority) index--
-      this.senders.splice(index, 0, waiter)
-      this.outbox.splice(index, 0, { data, priority })
+      this.outbox.add(waiter, data, priority)
       this.updateWatch()
     })
   }
@@ -260,9 +173,9 @@ export class MessageQueue implements AsyncIterable<Message> {
   /** Receives at once; undefined when the queue is empty. */
   tryReceive(): Message | undefined {
     this.assertReadable('receive')
-    const count = this.receiveBatch(1)
+    const count = this.slots.read(1)
     if (count === 0) return undefined
-    return { data: Buffer.from(this.buffer.subarray(0, this.lengths[0])), priority: this.priorities[0] ?? 0 }
+    return this.slots.copy(0)
   }
 
   /**
@@ -342,8 +255,7 @@ export class MessageQueue implements AsyncIterable<Message> {
     const error = (what: string) =>
       new MqError(`queue ${this.name} was closed while a ${what} was waiting`, { code: QUEUE_CLOSED, queue: this.name })
     for (const waiter of this.receivers.splice(0)) waiter.reject(error('receive'))
-    for (const waiter of this.senders.splice(0)) waiter.reject(error('send'))
-    this.outbox.length = 0
+    this.outbox.rejectAll(() => error('send'))
   }
 
   private assertOpen(what: string): void {
@@ -357,20 +269,8 @@ export class MessageQueue implements AsyncIterable<Message> {
     if (this.access === 'write') {
       throw new MqError(
         `cannot ${what}: queue ${this.name} was opened for writing only (open it with access 'read' or 'readwrite')`,
-        {
-          code: 'EBADF',
-          syscall: 'mq_receive',
-          queue: this.name,
-        },
+        { code: 'EBADF', syscall: 'mq_receive', queue: this.name },
       )
-    }
-  }
-
-  private receiveBatch(max: number): number {
-    try {
-      return this.native.receiveMany(max)
-    } catch (error) {
-      throw toMqError(error, { queue: this.name, access: this.access })
     }
   }
 
@@ -385,7 +285,7 @@ export class MessageQueue implements AsyncIterable<Message> {
   private updateWatch(now = false): void {
     if (this.closed) return
     const wanted =
-      (this.receivers.length > 0 || this.consumer !== undefined ? READABLE : 0) | (this.senders.length > 0 ? WRITABLE : 0)
+      (this.receivers.length > 0 || this.consumer !== undefined ? READABLE : 0) | (this.outbox.length > 0 ? WRITABLE : 0)
     const drainMax = this.consumer === undefined ? 0 : BATCH
     if (wanted === this.watching && drainMax === this.drainMax) return
     const onlyLosing = (wanted & ~this.watching) === 0 && drainMax === this.drainMax
@@ -406,12 +306,11 @@ export class MessageQueue implements AsyncIterable<Message> {
     if (status !== 0) {
       const error = toMqError({ code: 'EIO', errno: status, syscall: 'poll' }, { queue: this.name })
       for (const waiter of this.receivers.splice(0)) waiter.reject(error)
-      for (const waiter of this.senders.splice(0)) waiter.reject(error)
-      this.outbox.length = 0
+      this.outbox.rejectAll(() => error)
       this.updateWatch()
       return
     }
-    if (events & WRITABLE) this.flushSends()
+    if (events & WRITABLE) this.outbox.flush((data, priority) => this.trySend(data, priority))
     if (events & READABLE) {
       if (this.consumer !== undefined) this.drainToConsumer(receiveErrno === 0 ? drained : -1)
       else this.feedReceivers()
@@ -419,40 +318,17 @@ export class MessageQueue implements AsyncIterable<Message> {
     this.updateWatch()
   }
 
-  private flushSends(): void {
-    while (this.outbox.length > 0 && !this.closed) {
-      const next = this.outbox[0] as PendingSend
-      let sent: boolean
-      try {
-        sent = this.trySend(next.data, next.priority)
-      } catch (error) {
-        this.outbox.shift()
-        this.senders.shift()?.reject(error)
-        continue
-      }
-      if (!sent) return
-      this.outbox.shift()
-      this.senders.shift()?.resolve()
-    }
-  }
-
   private feedReceivers(): void {
     for (let round = 0; round < BATCHES_PER_WAKE && this.receivers.length > 0 && !this.closed; round++) {
       let count: number
       try {
-        count = this.receiveBatch(Math.min(BATCH, this.receivers.length))
+        count = this.slots.read(Math.min(BATCH, this.receivers.length))
       } catch (error) {
         this.receivers.shift()?.reject(error)
         continue
       }
       if (count === 0) return
-      let offset = 0
-      for (let i = 0; i < count; i++) {
-        const length = this.lengths[i] ?? 0
-        const data = Buffer.from(this.buffer.subarray(offset, offset + length))
-        offset += this.messageSize
-        this.receivers.shift()?.resolve({ data, priority: this.priorities[i] ?? 0 })
-      }
+      for (let i = 0; i < count; i++) this.receivers.shift()?.resolve(this.slots.copy(i))
     }
   }
 
@@ -463,11 +339,8 @@ export class MessageQueue implements AsyncIterable<Message> {
       for (let round = 0; round < BATCHES_PER_WAKE; round++) {
         const handler = this.consumer
         if (handler === undefined || this.closed) return
-        const count = round === 0 && drained >= 0 ? drained : this.receiveBatch(BATCH)
-        for (let i = 0; i < count; i++) {
-          const offset = i * this.messageSize
-          handler(this.buffer.subarray(offset, offset + (this.lengths[i] ?? 0)), this.priorities[i] ?? 0)
-        }
+        const count = round === 0 && drained >= 0 ? drained : this.slots.read(BATCH)
+        for (let i = 0; i < count; i++) handler(this.slots.view(i), this.slots.priority(i))
         if (count < BATCH) return
       }
     } finally {

@@ -23,15 +23,10 @@
  * @module
  */
 import { randomBytes } from 'node:crypto'
-import { readFileSync } from 'node:fs'
-import type { Authenticator, Msg, NatsConnection, NodeConnectionOptions, Subscription } from '@nats-io/transport-node'
+import type { NatsConnection } from '@nats-io/transport-node'
 import type {
-  Inbound,
   Listener,
   ListenOptions,
-  MessageSink,
-  Outbound,
-  OutboundSendOptions,
   PeerLink,
   ReplyPath,
   ServiceLanes,
@@ -39,353 +34,31 @@ import type {
   TransportStatus,
   VouchedIdentity,
 } from '../transport.js'
-import { loadNatsClient } from './load-client.js'
-import { type Discovery, microName, serveDiscovery } from './micro-discovery.js'
+import { microName, serveDiscovery } from './micro-discovery.js'
 import { NatsTransportError, natsError, natsStatusOf } from './nats-error.js'
+import { ClientLanes } from './nats-lanes.js'
+import { NatsListener } from './nats-listener.js'
+import { NatsOutbound } from './nats-outbound.js'
+import { NatsReplyPath } from './nats-reply-path.js'
+import type { NatsTransportOptions } from './nats-transport-options.js'
+import { openConnection } from './open-connection.js'
 import {
   DEFAULT_INBOX_ROOT,
   DEFAULT_SUBJECT_PREFIX,
   inboxUser,
   pinningMark,
-  readPinningMark,
   ServiceSubjects,
   serviceAddressProblem,
   subjectProblem,
 } from './subjects.js'
 
-/** nats-server's default `max_payload`, used until the server has said its own. */
-export const DEFAULT_MAX_PAYLOAD = 1024 * 1024
-
-/** Options of {@link natsTransport}. */
-export type NatsTransportOptions = Readonly<{
-  /** Broker URLs, e.g. `nats://127.0.0.1:4222`; defaults to that one. */
-  servers?: string | readonly string[]
-  /** User and password. */
-  user?: string
-  pass?: string
-  /** A token, for brokers authenticating by token. */
-  token?: string
-  /** An nkey seed (`SU...`), for brokers authenticating by nkey. */
-  nkeySeed?: string | Uint8Array
-  /** A creds file (JWT and nkey seed), for brokers in operator mode. */
-  credsFile?: string
-  /** Any nats.js authenticator(s), for whatever else. */
-  authenticator?: Authenticator | Authenticator[]
-  /** The first token of every service subject; `mqrpc` by default. */
-  subjectPrefix?: string
-  /**
-   * Where reply paths are made: `<inboxPrefix>.<random>`. Defaults to
-   * `<inboxRoot>.<user>` when `user` is given, else `<inboxRoot>`. nats.js's
-   * own request inboxes use it too.
-   */
-  inboxPrefix?: string
-  /** The root of per-user inbox prefixes (`<inboxRoot>.<user>.>`); `_INBOX` by default. */
-  inboxRoot?: string
-  /**
-   * On a server: refuse (PERMISSION_DENIED) clients whose reply subject is
-   * not under a user's inbox prefix, instead of serving them as `nats:`
-   * (nobody). Worth setting only where the broker reserves those prefixes.
-   */
-  requireUserInbox?: boolean
-  /** How long `connect` waits for a listening instance to answer its probe; 2000 ms by default. */
-  probeTimeoutMs?: number
-  /** The connection's name, as the broker shows it; `mqrpc <pid>` by default. */
-  name?: string
-  /** Any other nats.js connection options (tls, reconnectTimeWait, ...); they win over the above. */
-  natsOptions?: Partial<NodeConnectionOptions>
-  /**
-   * A connection of your own to use instead of opening one (its inbox
-   * prefix should be `inboxPrefix`'s). `close()` leaves it open.
-   */
-  connection?: NatsConnection
-}>
+export { DEFAULT_MAX_PAYLOAD } from './nats-outbound.js'
+export type { NatsTransportOptions } from './nats-transport-options.js'
 
 const hex = (bytes: number) => randomBytes(bytes).toString('hex')
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref())
-}
-
-/** Where messages arrive: one or more subscriptions feeding one sink. */
-class NatsInbound implements Inbound {
-  private sink: MessageSink | undefined
-  private early: Uint8Array[] = []
-  private readonly subscriptions: Subscription[] = []
-  private closed = false
-  /** The first subscription error (a permission violation), checked after a flush. */
-  failure: Error | undefined
-
-  constructor(
-    readonly address: string,
-    private readonly answerProbes: boolean,
-    private readonly onMessage?: (msg: Msg) => void,
-  ) {}
-
-  subscribe(nc: NatsConnection, subject: string, queue?: string): Subscription {
-    const subscription = nc.subscribe(subject, {
-      ...(queue === undefined ? {} : { queue }),
-      callback: (error, msg) => {
-        if (error !== null) {
-          this.failure ??= error
-          return
-        }
-        this.receive(msg)
-      },
-    })
-    this.subscriptions.push(subscription)
-    return subscription
-  }
-
-  /** Drops the subscriptions matching `which`, leaving the others. */
-  unsubscribe(which: (subscription: Subscription) => boolean): void {
-    for (let i = this.subscriptions.length - 1; i >= 0; i--) {
-      const subscription = this.subscriptions[i] as Subscription
-      if (!which(subscription)) continue
-      if (!subscription.isClosed()) subscription.unsubscribe()
-      this.subscriptions.splice(i, 1)
-    }
-  }
-
-  private receive(msg: Msg): void {
-    if (this.closed) return
-    // A frame is never empty: an empty message is `connect`'s probe.
-    if (msg.data.byteLength === 0) {
-      if (this.answerProbes && msg.reply !== undefined && msg.reply !== '') msg.respond()
-      return
-    }
-    this.onMessage?.(msg)
-    const sink = this.sink
-    if (sink === undefined) {
-      // Before `consume`: keep a copy (the client may reuse its buffer).
-      if (this.early.length < 4096) this.early.push(msg.data.slice())
-      return
-    }
-    try {
-      sink(msg.data)
-    } catch (error) {
-      // Not into nats.js's parser: thrown where an uncaught error belongs.
-      queueMicrotask(() => {
-        throw error
-      })
-    }
-  }
-
-  consume(sink: MessageSink): void {
-    if (this.sink !== undefined) throw new Error(`${this.address} already has a consumer`)
-    this.sink = sink
-    const early = this.early
-    this.early = []
-    for (const data of early) {
-      if (this.closed) return
-      sink(data)
-    }
-  }
-
-  async close(): Promise<void> {
-    this.closed = true
-    this.early = []
-    this.unsubscribe(() => true)
-  }
-}
-
-/** Where this side writes: a subject (fixed, or a client lane's current target). */
-class NatsOutbound implements Outbound {
-  readonly waitingSends = 0
-  private closed = false
-
-  constructor(
-    private readonly nc: NatsConnection,
-    readonly address: string,
-    private readonly target: () => string,
-    private readonly reply: string | undefined,
-    private readonly beforeSend?: (data: Uint8Array) => void,
-  ) {}
-
-  get messageSize(): number {
-    return this.nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD
-  }
-
-  private publish(data: Uint8Array): void {
-    if (this.closed) throw new NatsTransportError('UNAVAILABLE', `${this.address} is closed`, { subject: this.address })
-    if (this.nc.isClosed()) {
-      throw new NatsTransportError('UNAVAILABLE', `the NATS connection is closed; cannot send to ${this.address}`, {
-        subject: this.address,
-      })
-    }
-    const size = this.messageSize
-    if (data.byteLength > size) {
-      throw new NatsTransportError(
-        'RESOURCE_EXHAUSTED',
-        `a message of ${data.byteLength} bytes does not fit the broker's max_payload of ${size} bytes (${this.address})`,
-        { subject: this.address },
-      )
-    }
-    this.beforeSend?.(data)
-    const subject = this.target()
-    try {
-      this.nc.publish(subject, data, this.reply === undefined ? undefined : { reply: this.reply })
-    } catch (error) {
-      throw natsError(`publishing to ${subject}`, error, subject)
-    }
-  }
-
-  trySend(data: Uint8Array, _priority: number): boolean {
-    this.publish(data)
-    return true
-  }
-
-  send(data: Uint8Array, _options?: OutboundSendOptions): Promise<void> {
-    try {
-      this.publish(data)
-      return Promise.resolve()
-    } catch (error) {
-      return Promise.reject(error)
-    }
-  }
-
-  async close(): Promise<void> {
-    this.closed = true
-  }
-}
-
-/** A client's lanes to one service; they pin to the instance their session lives on. */
-class ClientLanes implements ServiceLanes {
-  readonly requests: NatsOutbound
-  readonly urgent: NatsOutbound
-  /** The instance this session talks to, once known. */
-  pinnedTo: string | undefined
-  /** The reply path of the same client, once known. */
-  paired: NatsReplyPath | undefined
-  private sentFirst = false
-
-  constructor(
-    transport: NatsTransport,
-    nc: NatsConnection,
-    readonly subjects: ServiceSubjects,
-    pairWith: NatsReplyPath | undefined,
-  ) {
-    if (pairWith !== undefined) this.pair(pairWith)
-    const first = (data: Uint8Array) => {
-      if (this.sentFirst) return
-      this.sentFirst = true
-      if (this.paired === undefined) {
-        const found = transport.replyPathFor(data)
-        if (found !== undefined) this.pair(found)
-      }
-    }
-    this.requests = new NatsOutbound(
-      nc,
-      subjects.requests,
-      () => (this.pinnedTo === undefined ? subjects.requests : subjects.instanceRequests(this.pinnedTo)),
-      undefined,
-      first,
-    )
-    this.urgent = new NatsOutbound(
-      nc,
-      subjects.urgent,
-      () => (this.pinnedTo === undefined ? subjects.urgent : subjects.instanceUrgent(this.pinnedTo)),
-      undefined,
-      first,
-    )
-  }
-
-  private pair(replyPath: NatsReplyPath): void {
-    this.paired = replyPath
-    replyPath.lanes.add(this)
-  }
-
-  /** Called by the paired reply path on the first message of a link it had not seen. */
-  pin(instanceId: string): void {
-    this.pinnedTo ??= instanceId
-  }
-
-  async close(): Promise<void> {
-    this.paired?.lanes.delete(this)
-    await this.requests.close()
-    await this.urgent.close()
-  }
-}
-
-/** A client's reply path. */
-class NatsReplyPath implements ReplyPath {
-  readonly inbound: NatsInbound
-  readonly lanes = new Set<ClientLanes>()
-  private readonly seenLinks = new Set<string>()
-
-  constructor(
-    private readonly transport: NatsTransport,
-    readonly address: string,
-  ) {
-    this.inbound = new NatsInbound(address, false, (msg) => this.note(msg))
-  }
-
-  /** Reads the pinning mark before the message is handed on, so that the answer to it goes to the right instance. */
-  private note(msg: Msg): void {
-    const mark = readPinningMark(msg.reply)
-    if (mark === undefined || this.seenLinks.has(mark.linkId)) return
-    this.seenLinks.add(mark.linkId)
-    if (this.seenLinks.size > 256) {
-      const oldest = this.seenLinks.values().next().value
-      if (oldest !== undefined) this.seenLinks.delete(oldest)
-    }
-    for (const lanes of this.lanes) lanes.pin(mark.instanceId)
-  }
-
-  async close(): Promise<void> {
-    this.transport.forgetReplyPath(this)
-    this.lanes.clear()
-    await this.inbound.close()
-  }
-}
-
-/** A service being listened on by this instance. */
-class NatsListener implements Listener {
-  readonly requests: NatsInbound
-  readonly urgent: NatsInbound
-  discovery: Discovery | undefined
-  private shared: Subscription[] = []
-  private withdrawn = false
-  private closed = false
-
-  constructor(
-    private readonly transport: NatsTransport,
-    readonly subjects: ServiceSubjects,
-  ) {
-    this.requests = new NatsInbound(subjects.requests, true)
-    this.urgent = new NatsInbound(subjects.urgent, true)
-  }
-
-  subscribe(nc: NatsConnection, instanceId: string): void {
-    const s = this.subjects
-    this.shared = [this.requests.subscribe(nc, s.requests, s.queueGroup), this.urgent.subscribe(nc, s.urgent, s.queueGroup)]
-    this.requests.subscribe(nc, s.instanceRequests(instanceId))
-    this.urgent.subscribe(nc, s.instanceUrgent(instanceId))
-  }
-
-  get failure(): Error | undefined {
-    return this.requests.failure ?? this.urgent.failure
-  }
-
-  withdraw(): void {
-    if (this.withdrawn) return
-    this.withdrawn = true
-    // New clients go to other instances (or find none); sessions pinned to
-    // this one still reach it on its own subjects until `close`.
-    const shared = new Set(this.shared)
-    this.requests.unsubscribe((sub) => shared.has(sub))
-    this.urgent.unsubscribe((sub) => shared.has(sub))
-    this.discovery?.close()
-    this.discovery = undefined
-  }
-
-  async close(): Promise<void> {
-    if (this.closed) return
-    this.closed = true
-    this.withdraw()
-    await this.requests.close()
-    await this.urgent.close()
-    this.transport.forgetListener(this)
-  }
 }
 
 /** The NATS transport; made by {@link natsTransport}. */
@@ -400,7 +73,6 @@ export class NatsTransport implements Transport {
   private nc: NatsConnection | undefined
   private readonly listeners = new Map<string, NatsListener>()
   private readonly replyPaths = new Map<string, NatsReplyPath>()
-  private readonly encoder = new TextEncoder()
 
   constructor(private readonly options: NatsTransportOptions = {}) {
     this.subjectPrefix = options.subjectPrefix ?? DEFAULT_SUBJECT_PREFIX
@@ -424,7 +96,7 @@ export class NatsTransport implements Transport {
       this.nc = undefined
       this.connecting = undefined
     }
-    this.connecting ??= this.open().then(
+    this.connecting ??= openConnection(this.options, this.inboxPrefix).then(
       (nc) => {
         this.nc = nc
         return nc
@@ -435,54 +107,6 @@ export class NatsTransport implements Transport {
       },
     )
     return this.connecting
-  }
-
-  private async open(): Promise<NatsConnection> {
-    const nats = await loadNatsClient()
-    const o = this.options
-    const authenticators: Authenticator[] = []
-    if (o.nkeySeed !== undefined) {
-      authenticators.push(nats.nkeyAuthenticator(typeof o.nkeySeed === 'string' ? this.encoder.encode(o.nkeySeed) : o.nkeySeed))
-    }
-    if (o.credsFile !== undefined) {
-      let creds: Uint8Array
-      try {
-        creds = readFileSync(o.credsFile)
-      } catch (error) {
-        throw new NatsTransportError(
-          'FAILED_PRECONDITION',
-          `cannot read the NATS creds file ${o.credsFile}: ${(error as Error).message}`,
-          {
-            cause: error,
-          },
-        )
-      }
-      authenticators.push(nats.credsAuthenticator(creds))
-    }
-    if (o.authenticator !== undefined)
-      authenticators.push(...(Array.isArray(o.authenticator) ? o.authenticator : [o.authenticator]))
-    const servers = o.servers ?? 'nats://127.0.0.1:4222'
-    const connectOptions: NodeConnectionOptions = {
-      servers: typeof servers === 'string' ? servers : [...servers],
-      name: o.name ?? `mqrpc ${process.pid}`,
-      inboxPrefix: this.inboxPrefix,
-      reconnect: true,
-      maxReconnectAttempts: -1,
-      ...(o.user === undefined ? {} : { user: o.user }),
-      ...(o.pass === undefined ? {} : { pass: o.pass }),
-      ...(o.token === undefined ? {} : { token: o.token }),
-      ...(authenticators.length === 0 ? {} : { authenticator: authenticators.length === 1 ? authenticators[0] : authenticators }),
-      ...o.natsOptions,
-    } as NodeConnectionOptions
-    try {
-      return await nats.connect(connectOptions)
-    } catch (error) {
-      const where = Array.isArray(connectOptions.servers) ? connectOptions.servers.join(', ') : String(connectOptions.servers)
-      const status = natsStatusOf(error) ?? 'UNAVAILABLE'
-      throw new NatsTransportError(status, `cannot connect to the NATS broker at ${where}: ${(error as Error).message}`, {
-        cause: error,
-      })
-    }
   }
 
   addressProblem(address: string): string | undefined {
