@@ -127,6 +127,24 @@ export function writeReport(report: BenchReport, options: RunInfo): string[] {
       '',
     )
   }
+  if (report.instructions !== undefined && report.instructions.length > 0) {
+    const [first] = report.instructions
+    parts.push(
+      '## Instructions per call (server, callgrind)',
+      '',
+      table(
+        ['implementation', 'instructions per echo call', 'ratio'],
+        report.instructions.map((r) => [
+          r.label,
+          fmt(r.server_instructions, 0),
+          `${fmt(r.server_instructions / (report.instructions?.at(-1)?.server_instructions ?? Number.NaN), 2)}x`,
+        ]),
+      ),
+      '',
+      `The server's user-space instructions per 64-byte echo call, ${first?.calls ?? 0} calls with 32 in flight after a warm-up, counted by \`valgrind --tool=callgrind\` (bench/instructions.ts); the ratio is to the last row, the socket baseline. Unlike times, these repeat within about 3% from run to run on a shared machine. System calls and the kernel's work are not counted.`,
+      '',
+    )
+  }
   if (report.rss !== undefined) {
     const rss = report.rss
     parts.push(

@@ -100,6 +100,15 @@ export function socketStreamRow(rows: readonly StreamRow[], like: StreamRow): St
   return rows.find((r) => r.contender === 'socket' && r.cpus === like.cpus && r.bytes === like.bytes)
 }
 
+/** Instructions per echo call on one contender's busy server, counted by callgrind (bench/instructions.ts). */
+export interface InstructionsRow {
+  readonly contender: string
+  readonly label: string
+  /** Calls counted (after the warm-up). */
+  readonly calls: number
+  readonly server_instructions: number
+}
+
 /** Everything one `npm run bench` gathered. */
 export interface BenchReport {
   pingpong?: readonly PingPongRow[]
@@ -108,6 +117,7 @@ export interface BenchReport {
   rss?: RssResult
   urgent?: readonly UrgentRow[]
   streams?: readonly StreamRow[]
+  instructions?: readonly InstructionsRow[]
   /** Free-form sections other benchmarks add (title, markdown). */
   extra?: { title: string; markdown: string }[]
 }

@@ -31,6 +31,7 @@ const BENCHES: Record<string, () => Promise<BenchModule>> = {
   fairness: () => import('./fairness.js'),
   nats: () => import('./nats.js'),
   streams: () => import('./streams.js'),
+  instructions: () => import('./instructions.js'),
 }
 
 const { values, positionals } = parseArgs({
