@@ -4,6 +4,8 @@
  * @module
  */
 
+// Not the global: in Node 20 `performance` is a lazy accessor, a getter run on every read.
+import { performance } from 'node:perf_hooks'
 import { Code } from '../protocol/code.js'
 import { FrameFlag, FrameType } from '../protocol/frame.js'
 import { RpcError, rpcErrorToWire } from '../protocol/rpc-error.js'

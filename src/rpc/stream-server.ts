@@ -7,6 +7,8 @@
  * generator's `return()`, so its `finally` runs.
  * @module
  */
+// Not the global: in Node 20 `performance` is a lazy accessor, a getter run on every read.
+import { performance } from 'node:perf_hooks'
 import { Code } from '../protocol/code.js'
 import { type Frame, FrameType } from '../protocol/frame.js'
 import { ReassemblyError } from '../protocol/reassembly.js'
