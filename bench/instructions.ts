@@ -14,17 +14,22 @@
  * are always waiting: the figure is of a busy server, batches full.
  * Repeated runs of one build agree within about 3%.
  *
- *   node --import tsx bench/instructions.ts [--calls N] [--warmup N]
+ *   node --import tsx bench/instructions.ts [--calls N] [--warmup N] [--profile DIR]
+ *
+ * With `--profile DIR` each server also writes a perf map, and the largest
+ * items are printed by name (JavaScript functions too; see
+ * bench/callgrind-names.ts), the files kept in DIR.
  *
  * Skipped, with a note, when valgrind is not installed, and in quick mode.
  * @module
  */
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { namedCosts } from './callgrind-names.js'
 import { contender } from './contenders.js'
 import type { BenchReport, InstructionsRow } from './results.js'
 import { Run } from './rpc-run.js'
@@ -50,13 +55,19 @@ function countedInstructions(dir: string): number {
   return total
 }
 
-async function countFor(id: string, warmup: number, calls: number): Promise<InstructionsRow> {
+/**
+ * Counts one contender's server. With `profileDir`, the server also writes
+ * a perf map (`--perf-basic-prof`), and the callgrind file and the map are
+ * kept there for bench/callgrind-names.ts, which names the JIT code.
+ */
+async function countFor(id: string, warmup: number, calls: number, profileDir?: string): Promise<InstructionsRow> {
   const c = contender(id)
   const dir = mkdtempSync(join(tmpdir(), 'mqrpc-callgrind-'))
   const run = new Run(c)
   try {
     const valgrind = ['valgrind', '--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${join(dir, 'callgrind.%p')}`]
-    const server = run.spawn('server', { contender: id, address: run.address }, valgrind)
+    const nodeFlags = profileDir === undefined ? [] : ['--perf-basic-prof']
+    const server = run.spawn('server', { contender: id, address: run.address }, valgrind, 'rpc-peer', nodeFlags)
     // Start-up under valgrind takes tens of seconds.
     await server.waitFor('ready', 180_000)
     const soak = async (n: number) => {
@@ -72,11 +83,27 @@ async function countFor(id: string, warmup: number, calls: number): Promise<Inst
     await server.stop(60_000)
     const perCall = countedInstructions(dir) / calls
     console.log(`  ${c.label}: ${Math.round(perCall)} instructions per call on the server`)
+    if (profileDir !== undefined) keepProfile(dir, pid, id, calls, profileDir)
     return { contender: id, label: c.label, calls, server_instructions: perCall }
   } finally {
     await run.close()
     rmSync(dir, { recursive: true, force: true })
   }
+}
+
+/** Moves the callgrind file and the perf map to `profileDir`, and prints the largest items by name. */
+function keepProfile(dir: string, pid: string, id: string, calls: number, profileDir: string): void {
+  mkdirSync(profileDir, { recursive: true })
+  const callgrindFile = join(profileDir, `${id}.callgrind`)
+  const perfMap = join(profileDir, `${id}.perf-map`)
+  copyFileSync(join(dir, `callgrind.${pid}`), callgrindFile)
+  copyFileSync(join(tmpdir(), `perf-${pid}.map`), perfMap)
+  rmSync(join(tmpdir(), `perf-${pid}.map`), { force: true })
+  const { costs } = namedCosts(callgrindFile, perfMap)
+  for (const [name, instructions] of costs.slice(0, 25)) {
+    console.log(`    ${String(Math.round(instructions / calls)).padStart(6)}  ${name}`)
+  }
+  console.log(`    (kept in ${profileDir}: node --import tsx bench/callgrind-names.ts ${callgrindFile} ${perfMap} ${calls})`)
 }
 
 /** Counts the server's instructions per echo call for mqrpc and the socket baseline. */
@@ -87,6 +114,7 @@ export default async function instructions(argv: readonly string[] = []): Promis
       calls: { type: 'string', default: '20000' },
       warmup: { type: 'string', default: '20000' },
       quick: { type: 'boolean', default: false },
+      profile: { type: 'string' },
     },
     allowPositionals: false,
   })
@@ -103,7 +131,7 @@ export default async function instructions(argv: readonly string[] = []): Promis
   const calls = Number(values.calls)
   console.log(`instructions per echo call on the server (callgrind), ${calls} calls after ${warmup} of warm-up, 32 in flight`)
   const rows: InstructionsRow[] = []
-  for (const id of ['mqrpc', 'socket']) rows.push(await countFor(id, warmup, calls))
+  for (const id of ['mqrpc', 'socket']) rows.push(await countFor(id, warmup, calls, values.profile))
   const [mq, socket] = rows
   if (mq !== undefined && socket !== undefined) {
     console.log(

@@ -16,14 +16,15 @@ export class Proc {
   private stderr = ''
   private readonly watchers = new Set<() => void>()
 
-  /** Runs bench/<script>.ts (bundled; rpc-peer unless told) as `<role> <json config>` under `wrapper`. */
+  /** Runs bench/<script>.ts (bundled; rpc-peer unless told) as `<role> <json config>` under `wrapper`, with Node's `nodeFlags`. */
   constructor(
     readonly role: string,
     config: unknown,
     wrapper: readonly string[] = [],
     script: PeerName = 'rpc-peer',
+    nodeFlags: readonly string[] = [],
   ) {
-    const argv = [...wrapper, process.execPath, peerScript(script), role, JSON.stringify(config)]
+    const argv = [...wrapper, process.execPath, ...nodeFlags, peerScript(script), role, JSON.stringify(config)]
     this.child = spawn(argv[0] as string, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] })
     this.child.stdin?.on('error', () => undefined) // a peer that exited early: its exit code tells
     createInterface({ input: this.child.stdout as NodeJS.ReadableStream }).on('line', (line) => {

@@ -56,8 +56,8 @@ export class Run {
   }
 
   /** Spawns a role of bench/rpc-peer.ts (or of another peer `script`) for this run. */
-  spawn(role: string, config: unknown, wrapper: readonly string[], script?: PeerName): Proc {
-    const proc = new Proc(role, config, wrapper, script)
+  spawn(role: string, config: unknown, wrapper: readonly string[], script?: PeerName, nodeFlags?: readonly string[]): Proc {
+    const proc = new Proc(role, config, wrapper, script, nodeFlags)
     this.procs.push(proc)
     return proc
   }
