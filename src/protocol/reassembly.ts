@@ -5,7 +5,7 @@
  * loses that body, not the session.
  * @module
  */
-import { pooledCopy } from '../util/pooled-copy.js'
+import { SlabCopier } from '../util/pooled-copy.js'
 import type { Frame } from './frame.js'
 
 /** Bounds on reassembly, per peer. */
@@ -49,6 +49,10 @@ export class Reassembler {
   readonly partialTimeoutMs: number
   private readonly partials = new Map<number, Partial>()
   private readonly dropped = new Set<number>()
+  // One peer's bodies share slabs; never another's, whose bytes a decoded
+  // binary field's `.buffer` would otherwise reach. 4 KiB: bodies up to
+  // 2 KiB share one, and an idle session costs nothing until its first.
+  private readonly copies = new SlabCopier(4096)
 
   constructor(limits: ReassemblyLimits = {}) {
     this.maxBodyBytes = limits.maxBodyBytes ?? 16 * 1024 * 1024
@@ -109,7 +113,7 @@ export class Reassembler {
       if (this.partials.size > 0) this.partials.delete(key)
       // A copy: the chunk lies in a receive buffer that the next message
       // overwrites, and decoded binary fields are views into the body.
-      return pooledCopy(chunk)
+      return this.copies.copy(chunk)
     }
     let partial = this.partials.get(key)
     if (offset === 0) {

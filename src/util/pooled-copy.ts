@@ -5,32 +5,51 @@
  * a malloc, and a free once the collector finds it, on both sides of every
  * call. Small copies are carved out of a shared slab here instead, as Node's
  * Buffer pool does for Buffer.from; larger ones get their own memory.
+ *
+ * A copy's `.buffer` is its whole slab, other copies included. Whoever may
+ * hand copies to code that should not see the others (a peer's bodies, as
+ * decoded binary fields are views of them) keeps a slab of its own.
  * @module
  */
 
-// Node's Buffer.poolSize, and its rule: only copies under half a slab share one.
-const SLAB_BYTES = 8192
-const LARGEST_SHARED = SLAB_BYTES >>> 1
+/** Node's Buffer.poolSize. */
+const DEFAULT_SLAB_BYTES = 8192
 
-let slab = new ArrayBuffer(SLAB_BYTES)
-let used = 0
+/** Makes copies out of slabs of `slabBytes`; copies over half a slab get their own memory, as in Node's pool. */
+export class SlabCopier {
+  private slab: ArrayBuffer | undefined
+  private used = 0
+  private readonly largestShared: number
 
-/**
- * A copy of `bytes` that the caller may keep. A kept copy keeps its whole
- * slab alive, as a pooled Buffer does. A plain Uint8Array, not a Buffer:
- * msgpack decodes binary fields as views of what it is given, and they
- * should reach handlers as Uint8Array.
- */
-export function pooledCopy(bytes: Uint8Array): Uint8Array {
-  const length = bytes.byteLength
-  if (length > LARGEST_SHARED) return new Uint8Array(bytes)
-  if (used + length > SLAB_BYTES) {
-    slab = new ArrayBuffer(SLAB_BYTES)
-    used = 0
+  constructor(private readonly slabBytes = DEFAULT_SLAB_BYTES) {
+    this.largestShared = slabBytes >>> 1
   }
-  const copy = new Uint8Array(slab, used, length)
-  copy.set(bytes)
-  // Eight-byte aligned, as Node aligns its pool.
-  used = (used + length + 7) & ~7
-  return copy
+
+  /**
+   * A copy of `bytes` that the caller may keep (it keeps its whole slab
+   * alive, as a pooled Buffer does). A plain Uint8Array, not a Buffer:
+   * msgpack decodes binary fields as views of what it is given, and they
+   * should reach handlers as Uint8Array.
+   */
+  copy(bytes: Uint8Array): Uint8Array {
+    const length = bytes.byteLength
+    if (length > this.largestShared) return new Uint8Array(bytes)
+    if (this.slab === undefined || this.used + length > this.slabBytes) {
+      // Made at the first copy: an idle holder costs no slab.
+      this.slab = new ArrayBuffer(this.slabBytes)
+      this.used = 0
+    }
+    const copy = new Uint8Array(this.slab, this.used, length)
+    copy.set(bytes)
+    // Eight-byte aligned, as Node aligns its pool.
+    this.used = (this.used + length + 7) & ~7
+    return copy
+  }
+}
+
+const processWide = new SlabCopier()
+
+/** A copy from the process-wide slabs: for bytes that only this process's own code sees (bodies it encodes). */
+export function pooledCopy(bytes: Uint8Array): Uint8Array {
+  return processWide.copy(bytes)
 }
