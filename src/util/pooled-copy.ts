@@ -33,7 +33,8 @@ export class SlabCopier {
    */
   copy(bytes: Uint8Array): Uint8Array {
     const length = bytes.byteLength
-    if (length > this.largestShared) return new Uint8Array(bytes)
+    // An empty body (a HEALTH call's input, say) is no reason to make a slab.
+    if (length === 0 || length > this.largestShared) return new Uint8Array(bytes)
     if (this.slab === undefined || this.used + length > this.slabBytes) {
       // Made at the first copy: an idle holder costs no slab.
       this.slab = new ArrayBuffer(this.slabBytes)
