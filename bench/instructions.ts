@@ -12,7 +12,9 @@
  * the kernel's, not the client's). Under valgrind the server runs about 50
  * times slower, so it is always the bottleneck and the clients' 32 calls
  * are always waiting: the figure is of a busy server, batches full.
- * Repeated runs of one build agree within about 3%.
+ * Repeated runs of one build agree within about 5% (the clients run at
+ * native speed, so the batches the server sees vary a little); compare two
+ * builds in alternating runs.
  *
  *   node --import tsx bench/instructions.ts [--calls N] [--warmup N] [--profile DIR]
  *

@@ -141,7 +141,7 @@ export function writeReport(report: BenchReport, options: RunInfo): string[] {
         ]),
       ),
       '',
-      `The server's user-space instructions per 64-byte echo call, ${first?.calls ?? 0} calls with 32 in flight after a warm-up, counted by \`valgrind --tool=callgrind\` (bench/instructions.ts); the ratio is to the last row, the socket baseline. Unlike times, these repeat within about 3% from run to run on a shared machine. System calls and the kernel's work are not counted.`,
+      `The server's user-space instructions per 64-byte echo call, ${first?.calls ?? 0} calls with 32 in flight after a warm-up, counted by \`valgrind --tool=callgrind\` (bench/instructions.ts); the ratio is to the last row, the socket baseline. Unlike times, these repeat within about 5% from run to run on a shared machine. System calls and the kernel's work are not counted.`,
       '',
     )
   }
