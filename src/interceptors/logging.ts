@@ -5,6 +5,7 @@
 import { codeName } from '../protocol/code.js'
 import { RpcError } from '../protocol/rpc-error.js'
 import { type CallKind, type Interceptor, whenCallEnds } from '../rpc/interceptor.js'
+import { performance } from '../util/clock.js'
 
 /** What the logging interceptor records of one call. */
 export interface CallLogEntry {

@@ -14,6 +14,7 @@
 import { codeName } from '../protocol/code.js'
 import { RpcError } from '../protocol/rpc-error.js'
 import { fullMethodName, type Interceptor, whenCallEnds } from '../rpc/interceptor.js'
+import { performance } from '../util/clock.js'
 
 type Attributes = Record<string, string | number | boolean>
 

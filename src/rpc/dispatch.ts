@@ -4,12 +4,11 @@
  * @module
  */
 
-// Not the global: in Node 20 `performance` is a lazy accessor, a getter run on every read.
-import { performance } from 'node:perf_hooks'
 import { Code } from '../protocol/code.js'
 import { FrameFlag, FrameType } from '../protocol/frame.js'
 import { RpcError, rpcErrorToWire } from '../protocol/rpc-error.js'
 import { decodeBody, readRequest } from '../protocol/wire.js'
+import { performance } from '../util/clock.js'
 import { setClampedTimeout } from '../util/settle-once.js'
 import type { CallContext, Peer } from './context.js'
 import { LazyAbort } from './lazy-abort.js'
@@ -380,6 +379,6 @@ class UnaryCall implements Task, InFlightCall {
   }
 
   private fail(error: RpcError): void {
-    if (!this.oneWay) this.session.post(FrameType.ERROR, this.callId, rpcErrorToWire(error), this.urgent)
+    answerError(this.session, this.callId, this.urgent, this.oneWay, error)
   }
 }

@@ -15,8 +15,7 @@
  * @module
  */
 
-// Not the global: in Node 20 `performance` is a lazy accessor, a getter run on every read.
-import { performance } from 'node:perf_hooks'
+import { performance } from '../util/clock.js'
 
 /** Time bulk starts may take, from the first since the scheduler was idle or last yielded, before the event loop is let turn. */
 const BULK_TURN_BUDGET_MS = 1

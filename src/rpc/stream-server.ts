@@ -7,13 +7,13 @@
  * generator's `return()`, so its `finally` runs.
  * @module
  */
-// Not the global: in Node 20 `performance` is a lazy accessor, a getter run on every read.
-import { performance } from 'node:perf_hooks'
+
 import { Code } from '../protocol/code.js'
 import { type Frame, FrameType } from '../protocol/frame.js'
 import { ReassemblyError } from '../protocol/reassembly.js'
 import { RpcError, rpcErrorToWire } from '../protocol/rpc-error.js'
 import { decodeBody, readCredit } from '../protocol/wire.js'
+import { performance } from '../util/clock.js'
 import { setClampedTimeout } from '../util/settle-once.js'
 import type { CallContext } from './context.js'
 import type { AnyHandler, DispatchDeps } from './dispatch.js'
