@@ -14,8 +14,7 @@ const ACCESS: Record<QueueAccess, NativeAccess> = { read: 1, write: 2, readwrite
 
 /** Opens, and with `create` creates, the queue `name` for `access`. Throws MqError. */
 export function openNativeQueue(name: string, access: QueueAccess, options: OpenOptions): NativeQueue {
-  const problem = queueNameProblem(name)
-  if (problem !== undefined) throw new MqError(problem, { code: 'EINVAL', syscall: 'mq_open', queue: String(name) })
+  assertQueueName(name, 'mq_open')
   const mode = options.mode ?? 0o600
   const maxMessages = options.maxMessages ?? 10
   const messageSize = options.messageSize ?? 8192
@@ -37,11 +36,16 @@ export function openNativeQueue(name: string, access: QueueAccess, options: Open
 
 /** Removes the name `name` (the queue lives on until its last descriptor closes). Throws MqError. */
 export function unlinkQueueName(name: string): void {
-  const problem = queueNameProblem(name)
-  if (problem !== undefined) throw new MqError(problem, { code: 'EINVAL', syscall: 'mq_unlink', queue: String(name) })
+  assertQueueName(name, 'mq_unlink')
   try {
     addon.unlink(name)
   } catch (error) {
     throw toMqError(error, { queue: name })
   }
+}
+
+/** Throws EINVAL with the kernel's rule that `name` breaks, before any system call sees it. */
+function assertQueueName(name: string, syscall: 'mq_open' | 'mq_unlink'): void {
+  const problem = queueNameProblem(name)
+  if (problem !== undefined) throw new MqError(problem, { code: 'EINVAL', syscall, queue: String(name) })
 }
