@@ -33,18 +33,9 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { namedCosts } from './callgrind-names.js'
 import { contender } from './contenders.js'
+import { commandRuns } from './proc.js'
 import type { BenchReport, InstructionsRow } from './results.js'
 import { Run } from './rpc-run.js'
-
-/** Whether `command --version` runs. */
-function installed(command: string): boolean {
-  try {
-    execFileSync(command, ['--version'], { stdio: 'ignore' })
-    return true
-  } catch {
-    return false
-  }
-}
 
 /** The sum of every callgrind output file's event total in `dir`. */
 function countedInstructions(dir: string): number {
@@ -124,7 +115,7 @@ export default async function instructions(argv: readonly string[] = []): Promis
     console.log('(quick: instruction counts skipped; valgrind makes the server about 50x slower)')
     return {}
   }
-  if (!installed('valgrind') || !installed('callgrind_control')) {
+  if (!commandRuns('valgrind', ['--version']) || !commandRuns('callgrind_control', ['--version'])) {
     console.log('(valgrind not found: instruction counts skipped; `apt-get install valgrind` adds them)')
     return {}
   }

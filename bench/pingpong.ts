@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { peerScript } from './bundle.js'
 import type { BenchReport, PingPongRow } from './results.js'
+import { placements as placementsFor } from './rpc-run.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 
@@ -33,15 +34,6 @@ interface Result {
 export const NODE_PROMISE = 'MessageQueue <-> MessageQueue'
 export const NODE_CONSUME = 'MessageQueue consume()/trySend()'
 export const C_ROW = 'C <-> C (mq_send/mq_receive)'
-
-function hasTaskset(): boolean {
-  try {
-    execFileSync('taskset', ['-c', '0', 'true'], { stdio: 'ignore' })
-    return true
-  } catch {
-    return false
-  }
-}
 
 function run(argv: readonly string[]): Promise<Result> {
   return new Promise((resolve, reject) => {
@@ -101,10 +93,8 @@ export default async function pingpong(argv: readonly string[] = []): Promise<Pa
       warmup,
       mode,
     ]
-    const placements: [string, string[]][] = [['any', []]]
     if (values.quick) console.log('(quick: pinned runs skipped)')
-    else if (hasTaskset()) placements.push(['pinned to CPU 0', ['taskset', '-c', '0']])
-    else console.log('(taskset not found: pinned runs skipped)')
+    const placements = placementsFor(values.quick)
 
     console.log(`ping-pong: ${size}-byte message, ${rounds} round trips, two processes, two queues`)
     const rows: PingPongRow[] = []

@@ -4,9 +4,19 @@
  * read its JSON result, and stop it (SIGTERM, then SIGKILL).
  * @module
  */
-import { type ChildProcess, spawn } from 'node:child_process'
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { type PeerName, peerScript } from './bundle.js'
+
+/** Whether `command args` runs and exits 0 (a tool the benchmark may use is installed and works here). */
+export function commandRuns(command: string, args: readonly string[]): boolean {
+  try {
+    execFileSync(command, args, { stdio: 'ignore' })
+    return true
+  } catch {
+    return false
+  }
+}
 
 /** One bench/rpc-peer.ts process: its output lines, its result, and stopping it. */
 export class Proc {

@@ -4,13 +4,12 @@
  * socket files, reply queues of killed clients), even on Ctrl-C.
  * @module
  */
-import { execFileSync } from 'node:child_process'
 import { existsSync, readdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { MessageQueue } from '../src/index.js'
 import type { PeerName } from './bundle.js'
 import type { Contender } from './contenders.js'
-import { Proc } from './proc.js'
+import { commandRuns, Proc } from './proc.js'
 
 /** Where processes run: a label and the command that wraps them (`taskset -c 0`, or nothing). */
 export type Placement = readonly [label: string, wrapper: readonly string[]]
@@ -19,12 +18,8 @@ export type Placement = readonly [label: string, wrapper: readonly string[]]
 export function placements(quick: boolean): Placement[] {
   const list: Placement[] = [['any', []]]
   if (quick) return list
-  try {
-    execFileSync('taskset', ['-c', '0', 'true'], { stdio: 'ignore' })
-    list.push(['pinned to CPU 0', ['taskset', '-c', '0']])
-  } catch {
-    console.log('(taskset not found: pinned runs skipped)')
-  }
+  if (commandRuns('taskset', ['-c', '0', 'true'])) list.push(['pinned to CPU 0', ['taskset', '-c', '0']])
+  else console.log('(taskset not found: pinned runs skipped)')
   return list
 }
 
