@@ -16,6 +16,7 @@
  */
 
 import { performance } from '../util/clock.js'
+import { LineList, OwnerLine } from './owner-lines.js'
 
 /** Time bulk starts may take, from the first since the scheduler was idle or last yielded, before the event loop is let turn. */
 const BULK_TURN_BUDGET_MS = 1
@@ -73,10 +74,12 @@ export type SchedulerOptions = Readonly<{
 export class Scheduler {
   private running = 0
   private readonly urgentBacklog: Task[] = []
+  /** The line of each owner with bulk calls waiting. */
+  private readonly lines = new Map<unknown, OwnerLine<Task>>()
   /** Owners whose bulk calls began to wait when they had none waiting: served first, one call each. */
-  private readonly newOwners = new Map<unknown, Task[]>()
-  /** Owners with a backlog, in round-robin order (a Map keeps insertion order). */
-  private readonly oldOwners = new Map<unknown, Task[]>()
+  private readonly newOwners = new LineList<Task>()
+  /** Owners with a backlog, in round-robin order. */
+  private readonly oldOwners = new LineList<Task>()
   private bulkWaiting = 0
   /** Calls the first old owner has started in its current turn. */
   private turnTaken = 0
@@ -105,9 +108,13 @@ export class Scheduler {
     if (task.urgent) {
       this.urgentBacklog.push(task)
     } else {
-      const queue = this.newOwners.get(task.owner) ?? this.oldOwners.get(task.owner)
-      if (queue === undefined) this.newOwners.set(task.owner, [task])
-      else queue.push(task)
+      let line = this.lines.get(task.owner)
+      if (line === undefined) {
+        line = new OwnerLine(task.owner)
+        this.lines.set(task.owner, line)
+        this.newOwners.push(line)
+      }
+      line.push(task)
       this.bulkWaiting++
     }
     this.startWhatFits()
@@ -125,28 +132,28 @@ export class Scheduler {
    * it has none waiting), then it goes to the back.
    */
   private nextBulk(): Task | undefined {
-    const from = this.newOwners.size > 0 ? this.newOwners : this.oldOwners
-    const first = from.entries().next()
-    if (first.done === true) return undefined
-    const [owner, tasks] = first.value
-    const task = tasks.shift() as Task
-    this.bulkWaiting--
-    if (from === this.newOwners) {
-      from.delete(owner)
-      if (tasks.length > 0) this.oldOwners.set(owner, tasks)
+    const fresh = this.newOwners.first
+    if (fresh !== undefined) {
+      this.newOwners.shift()
+      this.bulkWaiting--
+      const task = fresh.take()
+      if (fresh.size > 0) this.oldOwners.push(fresh)
+      else this.lines.delete(fresh.owner)
       return task
     }
+    const line = this.oldOwners.first
+    if (line === undefined) return undefined
+    this.bulkWaiting--
+    const task = line.take()
     this.turnTaken++
-    if (tasks.length === 0) {
-      from.delete(owner)
+    if (line.size === 0) {
+      this.oldOwners.shift()
+      this.lines.delete(line.owner)
       this.turnTaken = 0
     } else if (this.turnTaken >= OWNER_TURN) {
       this.turnTaken = 0
-      // An owner alone among the old ones is already at the back: no map churn.
-      if (from.size > 1) {
-        from.delete(owner)
-        from.set(owner, tasks)
-      }
+      // An owner alone among the old ones is already at the back.
+      if (this.oldOwners.several) this.oldOwners.push(this.oldOwners.shift())
     }
     return task
   }
@@ -195,7 +202,7 @@ export class Scheduler {
           this.continueAfterJobs()
           return
         }
-        const newOwner = this.newOwners.size > 0
+        const newOwner = this.newOwners.first !== undefined
         const task = this.nextBulk() as Task
         // Its reply goes before the rest of the backlog starts (when there is one).
         this.bulkSinceJobs = newOwner && this.bulkWaiting > 0 ? BULK_STARTS_PER_RUN : this.bulkSinceJobs + 1
