@@ -5,10 +5,11 @@
  *
  * The server runs under `valgrind --tool=callgrind --instr-atstart=no`, so
  * that start-up and the first calls (module loading, most of the JIT's
- * compiling) are not counted. A warm-up client makes `warmup` echo calls
- * with 32 in flight; then `callgrind_control -i on` starts the count, a
- * second client makes `calls` calls, `-i off` stops it, and the total is
- * divided by `calls`. Only the server's user-space instructions count (not
+ * compiling) are not counted. One client makes `warmup` echo calls with 32
+ * in flight; then `callgrind_control -i on` starts the count, the same
+ * client makes `calls` more, `-i off` stops it before the client closes,
+ * and the total is divided by `calls`: one session's steady state, with
+ * neither its handshake nor its close counted. Only the server's user-space instructions count (not
  * the kernel's, not the client's). Under valgrind the server runs about 50
  * times slower, so it is always the bottleneck and the clients' 32 calls
  * are always waiting: the figure is of a busy server, batches full.
@@ -16,7 +17,7 @@
  * native speed, so the batches the server sees vary a little); compare two
  * builds in alternating runs.
  *
- *   node --import tsx bench/instructions.ts [--calls N] [--warmup N] [--profile DIR]
+ *   node --import tsx bench/instructions.ts [--calls N] [--warmup N] [--profile DIR] [--only mqrpc|socket]
  *
  * With `--profile DIR` each server also writes a perf map, and the largest
  * items are printed by name (JavaScript functions too; see
@@ -63,16 +64,18 @@ async function countFor(id: string, warmup: number, calls: number, profileDir?: 
     const server = run.spawn('server', { contender: id, address: run.address }, valgrind, 'rpc-peer', nodeFlags)
     // Start-up under valgrind takes tens of seconds.
     await server.waitFor('ready', 180_000)
-    const soak = async (n: number) => {
-      const client = run.spawn('soak', { contender: id, address: run.address, calls: n, inFlight: 32, samples: 1 }, [])
-      client.tell('go')
-      await client.result(600_000, false)
-    }
-    await soak(warmup)
+    // One client, counted only after its own warm-up: a new session's first
+    // calls (the handshake, the JIT re-optimizing for its objects) are not
+    // the steady state this figure is for.
+    const client = run.spawn('counted', { contender: id, address: run.address, warmup, calls, inFlight: 32 }, [])
+    await client.waitFor('warm', 600_000)
     const pid = String(server.child.pid)
     execFileSync('callgrind_control', ['--instr=on', pid], { stdio: 'ignore' })
-    await soak(calls)
+    client.tell('count')
+    await client.waitFor('done', 600_000)
     execFileSync('callgrind_control', ['--instr=off', pid], { stdio: 'ignore' })
+    client.tell('close')
+    await client.result(60_000, false)
     await server.stop(60_000)
     const perCall = countedInstructions(dir) / calls
     console.log(`  ${c.label}: ${Math.round(perCall)} instructions per call on the server`)
@@ -108,6 +111,7 @@ export default async function instructions(argv: readonly string[] = []): Promis
       warmup: { type: 'string', default: '20000' },
       quick: { type: 'boolean', default: false },
       profile: { type: 'string' },
+      only: { type: 'string' },
     },
     allowPositionals: false,
   })
@@ -124,7 +128,8 @@ export default async function instructions(argv: readonly string[] = []): Promis
   const calls = Number(values.calls)
   console.log(`instructions per echo call on the server (callgrind), ${calls} calls after ${warmup} of warm-up, 32 in flight`)
   const rows: InstructionsRow[] = []
-  for (const id of ['mqrpc', 'socket']) rows.push(await countFor(id, warmup, calls, values.profile))
+  const ids = values.only === undefined ? ['mqrpc', 'socket'] : [values.only]
+  for (const id of ids) rows.push(await countFor(id, warmup, calls, values.profile))
   const [mq, socket] = rows
   if (mq !== undefined && socket !== undefined) {
     console.log(

@@ -12,6 +12,11 @@
  *   soak    {contender, address, calls, inFlight, samples}
  *           makes `calls` calls, asking the server for its RSS `samples`
  *           times on the way; prints {samples: [[calls, rss]...]}.
+ *   counted {contender, address, warmup, calls, inFlight}
+ *           makes `warmup` calls, prints "warm", waits for a line on
+ *           stdin, makes `calls` calls, prints "done", waits for a line,
+ *           closes and prints {calls}: one session's steady state, the
+ *           window bench/instructions.ts counts.
  *   idlers  {address, sessions}   (mqrpc) opens `sessions` clients, prints
  *           "open", and holds them until SIGTERM.
  *   load    {queue, inFlight, burnMs}   (mqrpc) keeps burn calls going;
@@ -218,6 +223,37 @@ async function soak(config: Target & { calls: number; inFlight: number; samples:
   }
 }
 
+/** Makes `calls` echo calls, `inFlight` at a time. */
+async function callsInFlight(echo: () => Promise<void>, calls: number, inFlight: number): Promise<void> {
+  let started = 0
+  const worker = async () => {
+    while (started < calls) {
+      started++
+      await echo()
+    }
+  }
+  await Promise.all(Array.from({ length: inFlight }, worker))
+}
+
+async function counted(config: Target & { warmup: number; calls: number; inFlight: number }): Promise<void> {
+  const peer = await connect(config)
+  const lines = createInterface({ input: process.stdin })
+  const nextLine = () => new Promise<void>((resolve) => lines.once('line', () => resolve()))
+  try {
+    const echo = echoOf(peer, PAYLOAD)
+    await callsInFlight(echo, config.warmup, config.inFlight)
+    console.log('warm')
+    await nextLine()
+    await callsInFlight(echo, config.calls, config.inFlight)
+    console.log('done')
+    await nextLine()
+  } finally {
+    lines.close()
+    await peer.close()
+  }
+  console.log(JSON.stringify({ calls: config.calls }))
+}
+
 async function idlers(config: { address: string; sessions: number }): Promise<void> {
   const ended = terminated()
   const clients = []
@@ -312,6 +348,6 @@ async function probe(config: { queue: string; warmup: number; seconds: number; m
   }
 }
 
-const ROLES: PeerRoles = { server, client, swarm, soak, idlers, load, probe }
+const ROLES: PeerRoles = { server, client, swarm, soak, counted, idlers, load, probe }
 
 runPeerRole('rpc-peer.ts', ROLES)
