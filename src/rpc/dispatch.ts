@@ -51,6 +51,8 @@ export interface DispatchDeps {
   readonly sendFailed: (session: Session, error: unknown) => void
 }
 
+const DOLLAR = 0x24
+
 /** Handles one whole REQUEST body from an open session. */
 export function dispatchRequest(session: Session, callId: number, flags: number, body: Uint8Array, deps: DispatchDeps): void {
   if (session.inFlight.has(callId)) {
@@ -77,13 +79,15 @@ export function dispatchRequest(session: Session, callId: number, flags: number,
     answerError(session, callId, urgent, oneWay, RpcError.from(error, Code.INVALID_ARGUMENT))
     return
   }
-  const builtin = deps.builtins.get(methodName)
+  // Only built-in names start with "$" (a service's are identifiers): one lookup for a service's method.
+  const isBuiltin = methodName.charCodeAt(0) === DOLLAR
+  const builtin = isBuiltin ? deps.builtins.get(methodName) : undefined
   if (builtin !== undefined) {
     dispatchBuiltin(session, callId, urgent, oneWay, methodName, deadline, input, builtin, deps)
     return
   }
-  const builtinStream = deps.builtinStreams.get(methodName)
-  const method = builtinStream?.method ?? deps.service.methods.get(methodName)
+  const builtinStream = isBuiltin ? deps.builtinStreams.get(methodName) : undefined
+  const method = isBuiltin ? builtinStream?.method : deps.service.methods.get(methodName)
   if (method === undefined) {
     // One bucket for every unknown name: callers choose them, and must not grow the table.
     deps.stats.record('$unknown', false, 0)

@@ -69,6 +69,8 @@ export class Server<S extends AnyService> {
   private readonly sweeper: NodeJS.Timeout
   /** Made once: every message's frames go here. */
   private readonly frameSink = (frame: Frame): void => this.onFrame(frame)
+  /** When the message whose frames are being handled arrived (a session's lastSeen). */
+  private messageTime = Date.now()
   private eventSeq = 0
   private closing: Promise<void> | undefined
   private readonly healthState: HealthState
@@ -241,6 +243,8 @@ export class Server<S extends AnyService> {
   }
 
   private onMessage(data: Uint8Array): void {
+    // Once per message, not per frame: a message can hold dozens of frames.
+    this.messageTime = Date.now()
     try {
       forEachFrame(data, this.frameSink)
     } catch (error) {
@@ -264,7 +268,7 @@ export class Server<S extends AnyService> {
       this.stats.dropped.unknownSession++
       return
     }
-    session.lastSeen = Date.now()
+    session.lastSeen = this.messageTime
     switch (frame.type) {
       case FrameType.PROOF:
         if (session.state === 'handshake') this.welcome(session)
