@@ -69,8 +69,10 @@ export class Reassembler {
    * Takes one frame. Returns the whole body, the caller's to keep, when this
    * frame completes it; undefined while more chunks are due.
    * Throws ReassemblyError when a bound is broken; that body is dropped.
+   * `now` stamps a partial body for sweep(); by default the clock, read only
+   * when there is a partial body (a whole one, nearly every call, needs none).
    */
-  accept(frame: Frame, now = Date.now()): Uint8Array | undefined {
+  accept(frame: Frame, now?: number): Uint8Array | undefined {
     const { offset, callId, type } = frame
     // Calls and events are numbered apart, so the key holds the type too.
     const key = type * 0x1_0000_0000 + callId
@@ -96,7 +98,7 @@ export class Reassembler {
     }
   }
 
-  private take(key: number, frame: Frame, now: number): Uint8Array | undefined {
+  private take(key: number, frame: Frame, now: number | undefined): Uint8Array | undefined {
     const { bodyLength, offset, chunk, callId, type } = frame
     if (bodyLength > this.maxBodyBytes) {
       this.partials.delete(key)
@@ -113,8 +115,9 @@ export class Reassembler {
       if (this.partials.size > 0) this.partials.delete(key)
       // A copy: the chunk lies in a receive buffer that the next message
       // overwrites, and decoded binary fields are views into the body.
-      return this.copies.copy(chunk)
+      return this.copies.copy(chunk, bodyLength)
     }
+    const chunkAt = now ?? Date.now()
     let partial = this.partials.get(key)
     if (offset === 0) {
       if (partial === undefined && this.partials.size >= this.maxPartials) {
@@ -125,7 +128,7 @@ export class Reassembler {
           type,
         )
       }
-      partial = { bodyLength, chunks: [], received: 0, lastChunkAt: now }
+      partial = { bodyLength, chunks: [], received: 0, lastChunkAt: chunkAt }
       this.partials.set(key, partial)
     } else if (partial === undefined || partial.received !== offset || partial.bodyLength !== bodyLength) {
       this.partials.delete(key)
@@ -138,7 +141,7 @@ export class Reassembler {
     }
     partial.chunks.push(new Uint8Array(chunk))
     partial.received += chunk.byteLength
-    partial.lastChunkAt = now
+    partial.lastChunkAt = chunkAt
     if (partial.received < bodyLength) return undefined
     this.partials.delete(key)
     const body = new Uint8Array(bodyLength)

@@ -29,10 +29,11 @@ export class SlabCopier {
    * A copy of `bytes` that the caller may keep (it keeps its whole slab
    * alive, as a pooled Buffer does). A plain Uint8Array, not a Buffer:
    * msgpack decodes binary fields as views of what it is given, and they
-   * should reach handlers as Uint8Array.
+   * should reach handlers as Uint8Array. `length`: `bytes.byteLength`, when
+   * the caller knows it (each read of it goes through V8's generic property
+   * lookup in Node 20).
    */
-  copy(bytes: Uint8Array): Uint8Array {
-    const length = bytes.byteLength
+  copy(bytes: Uint8Array, length = bytes.byteLength): Uint8Array {
     // An empty body (a HEALTH call's input, say) is no reason to make a slab.
     if (length === 0 || length > this.largestShared) return new Uint8Array(bytes)
     if (this.slab === undefined || this.used + length > this.slabBytes) {
