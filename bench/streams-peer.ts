@@ -5,7 +5,7 @@
  *                  prints "ready", closes on SIGTERM.
  *   socket-server  {address, cork}   the hand-rolled stream over a Unix
  *                  socket; prints "ready", closes on SIGTERM.
- *   client         {contender, address, sizes, warmup, seconds, minElements, maxElements, steps}
+ *   client         {contender, replyMessageSize?, address, sizes, warmup, seconds, minElements, maxElements, steps}
  *                  warms up one stream per size, picks the elements per run
  *                  from the warm-up's rate (about `seconds` a run), prints
  *                  "ready"; then for each "go" line on stdin runs the next
@@ -145,8 +145,8 @@ interface StreamPeer {
   close(): Promise<void>
 }
 
-async function mqPeer(address: string): Promise<StreamPeer> {
-  const client = await createClient(Streams, { queue: address })
+async function mqPeer(address: string, replyMessageSize?: number): Promise<StreamPeer> {
+  const client = await createClient(Streams, { queue: address, ...(replyMessageSize === undefined ? {} : { replyMessageSize }) })
   return {
     async count(n, bytes) {
       let expected = 0
@@ -223,6 +223,8 @@ async function timed(peer: StreamPeer, n: number, bytes: number): Promise<Stream
 
 async function client(config: {
   contender: 'mqrpc' | 'socket'
+  /** mqrpc: the client's reply queue message size (default: the transport's). */
+  replyMessageSize?: number
   address: string
   sizes: readonly number[]
   warmup: number
@@ -232,7 +234,7 @@ async function client(config: {
   /** The element size of each timed stream, in the order the parent says "go". */
   steps: readonly number[]
 }): Promise<void> {
-  const peer = await (config.contender === 'mqrpc' ? mqPeer : socketPeer)(config.address)
+  const peer = await (config.contender === 'mqrpc' ? mqPeer(config.address, config.replyMessageSize) : socketPeer(config.address))
   try {
     const elements = new Map<number, number>()
     for (const bytes of config.sizes) {

@@ -43,10 +43,22 @@ interface Settings {
 const FULL: Settings = { runs: 5, seconds: 0.6, warmup: 4000, minElements: 2000, maxElements: 2_000_000 }
 const QUICK: Settings = { runs: 3, seconds: 0.2, warmup: 1000, minElements: 500, maxElements: 500_000 }
 
-const LABELS: Record<string, string> = {
-  mqrpc: 'mqrpc server stream',
-  socket: 'msgpack over Unix socket (baseline)',
-}
+/**
+ * The rows: the mqrpc stream as a client opens it by default (reply queue
+ * messages of 1 KiB, so a 4 KiB element takes five messages and the ten
+ * slots hold two elements), the same with `replyMessageSize: 8192` (what a
+ * client expecting large replies sets), and the socket baseline.
+ */
+const VARIANTS = [
+  { id: 'mqrpc', contender: 'mqrpc', label: 'mqrpc server stream' },
+  {
+    id: 'mqrpc-8k',
+    contender: 'mqrpc',
+    label: 'mqrpc server stream, replyMessageSize 8192',
+    replyMessageSize: 8192,
+  },
+  { id: 'socket', contender: 'socket', label: 'msgpack over Unix socket (baseline)' },
+] as const
 
 const median = (values: readonly number[]): number => {
   const sorted = [...values].sort((a, b) => a - b)
@@ -59,28 +71,29 @@ const load = () =>
     .map((n) => n.toFixed(2))
     .join(' ')
 
-/** Both contenders on one placement: servers, clients, then the runs, alternating. */
+/** Every variant on one placement: servers, clients, then the runs, alternating. */
 async function placementRows(cpus: string, wrapper: readonly string[], settings: Settings, cork: boolean): Promise<StreamRow[]> {
-  const ids = ['mqrpc', 'socket'] as const
-  const runs = ids.map((id) => new Run(contender(id)))
+  const runs = VARIANTS.map((variant) => new Run(contender(variant.contender)))
   try {
-    const servers = ids.map((id, i) => {
+    const servers = VARIANTS.map((variant, i) => {
       const run = runs[i] as Run
-      return run.spawn(id === 'mqrpc' ? 'mq-server' : 'socket-server', { address: run.address, cork }, wrapper, 'streams-peer')
+      const role = variant.contender === 'mqrpc' ? 'mq-server' : 'socket-server'
+      return run.spawn(role, { address: run.address, cork }, wrapper, 'streams-peer')
     })
     await Promise.all(servers.map((s) => s.waitFor('ready')))
     const steps = SIZES.flatMap((bytes) => Array.from({ length: settings.runs }, () => bytes))
     const clients: Proc[] = []
     // One warm-up at a time: each sizes its runs from its own rate.
-    for (const [i, id] of ids.entries()) {
+    for (const [i, variant] of VARIANTS.entries()) {
       const run = runs[i] as Run
-      const config = { contender: id, address: run.address, sizes: SIZES, steps, ...settings }
+      const replyMessageSize = 'replyMessageSize' in variant ? variant.replyMessageSize : undefined
+      const config = { contender: variant.contender, replyMessageSize, address: run.address, sizes: SIZES, steps, ...settings }
       const client = run.spawn('client', config, wrapper, 'streams-peer')
       await client.waitFor('ready', 120_000)
       clients.push(client)
     }
     for (const k of steps.keys()) {
-      // Alternate which goes first, so neither always follows the other's run.
+      // Alternate the order, so none always follows the same other's run.
       const order = k % 2 === 0 ? clients : [...clients].reverse()
       for (const client of order) {
         client.tell('go')
@@ -88,13 +101,13 @@ async function placementRows(cpus: string, wrapper: readonly string[], settings:
       }
     }
     const results = await Promise.all(clients.map((c) => c.result<ClientRuns>()))
-    return ids.flatMap((id, i) =>
+    return VARIANTS.flatMap((variant, i) =>
       SIZES.map((bytes) => {
         const mine = (results[i] as ClientRuns).runs.filter((r) => r.bytes === bytes)
         const of = (pick: (r: StreamRun) => number) => median(mine.map(pick))
         return {
-          contender: id,
-          label: LABELS[id] ?? id,
+          contender: variant.id,
+          label: variant.label,
           cpus,
           bytes,
           elements: mine[0]?.elements ?? 0,
