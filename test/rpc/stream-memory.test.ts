@@ -17,7 +17,6 @@ import {
   loggingInterceptor,
   MemoryNetwork,
   memoryTransport,
-  RpcError,
   type Server,
 } from '../../src/index.js'
 import { DEFAULT_STREAM_WINDOW } from '../../src/rpc/defaults.js'

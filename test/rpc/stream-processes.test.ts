@@ -6,7 +6,7 @@
  * measured in the producer's RSS, and kill -9 of either side mid-stream.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { type Client, Code, createClient, RpcError } from '../../src/index.js'
+import { type Client, Code, createClient } from '../../src/index.js'
 import { DEFAULT_STREAM_WINDOW } from '../../src/rpc/defaults.js'
 import { Streams } from '../fixtures/stream-service.js'
 import { runCli, startCli } from '../helpers/cli.js'
