@@ -60,8 +60,6 @@ export function startServerStream(start: StreamStart): void {
   start.deps.scheduler.submit({ urgent: start.urgent, owner: start.session, run: () => stream.start() })
 }
 
-const ABORTED = Symbol('aborted')
-
 function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
   return typeof (value as AsyncIterable<unknown> | null)?.[Symbol.asyncIterator] === 'function'
 }
@@ -72,8 +70,6 @@ class ServerStream {
   private done = false
   private timer: NodeJS.Timeout | undefined
   private startedAt = 0
-  /** Wakes a pump waiting for the generator's next element when the call ends. */
-  private wakePump: (() => void) | undefined
 
   constructor(private readonly call: StreamStart) {
     const kind = call.method.stream
@@ -195,8 +191,12 @@ class ServerStream {
       for (;;) {
         const gate = this.gate as CreditGate
         if (!gate.tryTake() && !(await gate.take())) return
-        const step = await this.nextOrEnd(iterator)
-        if (step === ABORTED || this.done) return
+        // Awaited as it is: when the call ends meanwhile, nothing is sent
+        // after this element, and return() below could not stop the
+        // generator any sooner (it waits for the generator's next yield
+        // either way). No promise or closure of our own per element.
+        const step = await iterator.next()
+        if (this.done) return
         if (step.done === true) {
           exhausted = true
           this.finish(FrameType.STREAM_END, undefined)
@@ -221,28 +221,6 @@ class ServerStream {
       // return() cannot interrupt a pending await; it runs once the generator next yields (or at once, when it waits at a yield).
       if (!exhausted) Promise.resolve(iterator.return?.()).catch(() => undefined)
     }
-  }
-
-  /**
-   * The generator's next element, or ABORTED as soon as the call ends. (Not
-   * Promise.race with one long-lived promise: each race would add a
-   * reaction to it, a leak per element.)
-   */
-  private nextOrEnd(iterator: AsyncIterator<unknown>): Promise<IteratorResult<unknown> | typeof ABORTED> {
-    if (this.done) return Promise.resolve(ABORTED)
-    return new Promise((resolve, reject) => {
-      this.wakePump = () => resolve(ABORTED)
-      iterator.next().then(
-        (step) => {
-          this.wakePump = undefined
-          resolve(step)
-        },
-        (error: unknown) => {
-          this.wakePump = undefined
-          reject(error)
-        },
-      )
-    })
   }
 
   private post(type: FrameType, value: unknown, later = false): void {
@@ -298,7 +276,6 @@ class ServerStream {
   private cleanUp(): void {
     clearTimeout(this.timer)
     this.gate?.close()
-    this.wakePump?.()
     const { session, callId, controller } = this.call
     if (session.inFlight.get(callId)?.controller === controller) session.inFlight.delete(callId)
   }
