@@ -31,16 +31,30 @@ export class ReassemblyError extends Error {
   }
 }
 
+const EMPTY = new Uint8Array(0)
+
 // How many dropped bodies are remembered, so their later chunks are ignored.
 const DROPPED_MEMORY = 64
 
 interface Partial {
   readonly bodyLength: number
-  // Chunks as they come, joined at the end: memory follows what a peer has
-  // sent, not what its header claims it will send.
-  readonly chunks: Uint8Array[]
+  // Grown by doubling as chunks come, up to bodyLength: memory follows what
+  // a peer has sent (at most twice it), not what its header claims it will
+  // send; a few allocations per body rather than one per chunk, and the
+  // last growth leaves exactly the body, with no joining copy.
+  bytes: Uint8Array
   received: number
   lastChunkAt: number
+}
+
+/** `partial.bytes`, grown (if need be) to hold `more` bytes past what was received. */
+function roomFor(partial: Partial, more: number): Uint8Array {
+  const needed = partial.received + more
+  if (needed <= partial.bytes.byteLength) return partial.bytes
+  const grown = new Uint8Array(Math.min(partial.bodyLength, Math.max(needed, partial.bytes.byteLength * 2)))
+  grown.set(partial.bytes.subarray(0, partial.received))
+  partial.bytes = grown
+  return grown
 }
 
 export class Reassembler {
@@ -128,7 +142,7 @@ export class Reassembler {
           type,
         )
       }
-      partial = { bodyLength, chunks: [], received: 0, lastChunkAt: chunkAt }
+      partial = { bodyLength, bytes: EMPTY, received: 0, lastChunkAt: chunkAt }
       this.partials.set(key, partial)
     } else if (partial === undefined || partial.received !== offset || partial.bodyLength !== bodyLength) {
       this.partials.delete(key)
@@ -139,18 +153,13 @@ export class Reassembler {
         type,
       )
     }
-    partial.chunks.push(new Uint8Array(chunk))
-    partial.received += chunk.byteLength
+    const chunkLength = chunk.byteLength
+    roomFor(partial, chunkLength).set(chunk, partial.received)
+    partial.received += chunkLength
     partial.lastChunkAt = chunkAt
     if (partial.received < bodyLength) return undefined
     this.partials.delete(key)
-    const body = new Uint8Array(bodyLength)
-    let at = 0
-    for (const piece of partial.chunks) {
-      body.set(piece, at)
-      at += piece.byteLength
-    }
-    return body
+    return partial.bytes
   }
 
   /** Drops partial bodies that waited too long; returns what was dropped. */
