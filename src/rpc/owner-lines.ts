@@ -9,10 +9,10 @@
  */
 
 /**
- * Taken items stay in a line's array until the line empties; a line that
- * never empties (a sustained backlog) drops them once this many have been
- * taken and they are at least half the array, so copying stays at most one
- * element per take.
+ * Taken items leave empty slots at the front of a line's array until the
+ * line empties; a line that never empties (a sustained backlog) drops them
+ * once this many have been taken and they are at least half the array, so
+ * copying stays at most one element per take.
  */
 const COMPACT_AFTER = 256
 
