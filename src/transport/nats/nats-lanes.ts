@@ -39,20 +39,11 @@ export class ClientLanes implements ServiceLanes {
         if (found !== undefined) this.pair(found)
       }
     }
-    this.requests = new NatsOutbound(
-      nc,
-      subjects.requests,
-      () => (this.pinnedTo === undefined ? subjects.requests : subjects.instanceRequests(this.pinnedTo)),
-      undefined,
-      first,
-    )
-    this.urgent = new NatsOutbound(
-      nc,
-      subjects.urgent,
-      () => (this.pinnedTo === undefined ? subjects.urgent : subjects.instanceUrgent(this.pinnedTo)),
-      undefined,
-      first,
-    )
+    // A lane publishes to the service's subject until pinned, then to the instance's.
+    const lane = (subject: string, ofInstance: (instanceId: string) => string) =>
+      new NatsOutbound(nc, subject, () => (this.pinnedTo === undefined ? subject : ofInstance(this.pinnedTo)), undefined, first)
+    this.requests = lane(subjects.requests, (id) => subjects.instanceRequests(id))
+    this.urgent = lane(subjects.urgent, (id) => subjects.instanceUrgent(id))
   }
 
   private pair(replyPath: NatsReplyPath): void {
