@@ -123,7 +123,8 @@ export class Reassembler {
         type,
       )
     }
-    if (offset === 0 && chunk.byteLength === bodyLength) {
+    const chunkLength = chunk.byteLength
+    if (offset === 0 && chunkLength === bodyLength) {
       // The common case, a whole body in one frame: no map to touch unless
       // a partial body of this key was left (a sender that restarted it).
       if (this.partials.size > 0) this.partials.delete(key)
@@ -153,7 +154,6 @@ export class Reassembler {
         type,
       )
     }
-    const chunkLength = chunk.byteLength
     roomFor(partial, chunkLength).set(chunk, partial.received)
     partial.received += chunkLength
     partial.lastChunkAt = chunkAt

@@ -7,7 +7,6 @@
  * generator's `return()`, so its `finally` runs.
  * @module
  */
-
 import { Code } from '../protocol/code.js'
 import { type Frame, FrameType } from '../protocol/frame.js'
 import { ReassemblyError } from '../protocol/reassembly.js'
