@@ -5,7 +5,6 @@
  * loses that body, not the session.
  * @module
  */
-import { SlabCopier } from '../util/pooled-copy.js'
 import type { Frame } from './frame.js'
 
 /** Bounds on reassembly, per peer. */
@@ -63,10 +62,6 @@ export class Reassembler {
   readonly partialTimeoutMs: number
   private readonly partials = new Map<number, Partial>()
   private readonly dropped = new Set<number>()
-  // One peer's bodies share slabs; never another's, whose bytes a decoded
-  // binary field's `.buffer` would otherwise reach. 4 KiB: bodies up to
-  // 2 KiB share one, and an idle session costs nothing until its first.
-  private readonly copies = new SlabCopier(4096)
 
   constructor(limits: ReassemblyLimits = {}) {
     this.maxBodyBytes = limits.maxBodyBytes ?? 16 * 1024 * 1024
@@ -80,8 +75,11 @@ export class Reassembler {
   }
 
   /**
-   * Takes one frame. Returns the whole body, the caller's to keep, when this
-   * frame completes it; undefined while more chunks are due.
+   * Takes one frame. Returns the whole body when this frame completes it;
+   * undefined while more chunks are due. A body that came in one frame is
+   * that frame's chunk, a view of the received message, valid only until
+   * the message's handler returns: decode it before then (decodeBody keeps
+   * nothing of it). One put together from chunks is the caller's to keep.
    * Throws ReassemblyError when a bound is broken; that body is dropped.
    * `now` stamps a partial body for sweep(); by default the clock, read only
    * when there is a partial body (a whole one, nearly every call, needs none).
@@ -128,9 +126,8 @@ export class Reassembler {
       // The common case, a whole body in one frame: no map to touch unless
       // a partial body of this key was left (a sender that restarted it).
       if (this.partials.size > 0) this.partials.delete(key)
-      // A copy: the chunk lies in a receive buffer that the next message
-      // overwrites, and decoded binary fields are views into the body.
-      return this.copies.copy(chunk, bodyLength)
+      // Not copied: decoded at once (decodeBody keeps nothing of it).
+      return chunk
     }
     const chunkAt = now ?? Date.now()
     let partial = this.partials.get(key)

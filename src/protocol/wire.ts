@@ -14,7 +14,30 @@ export { PROTOCOL_VERSION } from './frame.js'
 // One encoder and decoder per process: msgpack-javascript reuses their
 // buffers, and JavaScript runs one encode at a time.
 const encoder = new Encoder({ useBigInt64: false, ignoreUndefined: true })
-const decoder = new Decoder()
+const decoder = withBinaryCopies(new Decoder())
+
+type DecodeBinary = (this: Decoder, byteLength: number, headOffset: number) => Uint8Array
+
+/**
+ * Bodies are decoded where they arrived, a receive buffer that the next
+ * message overwrites (src/protocol/reassembly.ts), so the decoder must not
+ * hand out binary fields as views of it, as msgpack-javascript does: each
+ * becomes a copy with memory of its own (whose `.buffer` holds nothing
+ * else). msgpack-javascript has no option for it; its Decoder reads every
+ * `bin` (and extension payload) through `decodeBinary`, which this wraps on
+ * the one instance (test/protocol/wire.test.ts checks it still does).
+ */
+function withBinaryCopies(target: Decoder): Decoder {
+  const view = Reflect.get(target, 'decodeBinary') as DecodeBinary | undefined
+  if (typeof view !== 'function') {
+    throw new Error('@msgpack/msgpack Decoder has no decodeBinary: this version is not one mqrpc supports')
+  }
+  const copy: DecodeBinary = function (this: Decoder, byteLength, headOffset) {
+    return view.call(this, byteLength, headOffset).slice()
+  }
+  Reflect.set(target, 'decodeBinary', copy)
+  return target
+}
 
 /** Encodes a body; the result is the caller's to keep. */
 export function encodeBody(value: unknown): Uint8Array {
@@ -22,7 +45,10 @@ export function encodeBody(value: unknown): Uint8Array {
   return pooledCopy(encoder.encodeSharedRef(value))
 }
 
-/** Decodes a body, or throws INVALID_ARGUMENT saying why it is not msgpack. */
+/**
+ * Decodes a body, or throws INVALID_ARGUMENT saying why it is not msgpack.
+ * Nothing decoded refers to `bytes`: they may be reused once this returns.
+ */
 export function decodeBody(bytes: Uint8Array, what: string): unknown {
   if (bytes.byteLength === 0) return undefined
   try {
