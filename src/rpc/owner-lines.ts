@@ -1,51 +1,19 @@
 /**
  * The scheduler's round-robin: each owner's waiting bulk calls in a line of
- * its own, and the lines in the order of their turns. Lines are linked
- * lists and taking from one moves a head index, where arrays and a Map
- * churned on every call: `shift()` moves every element behind the first
- * (each move a write barrier), and turning a Map's first entry to the back
- * re-hashes the owner.
+ * its own (a {@link Fifo}), and the lines in the order of their turns, a
+ * linked list: turning a Map's first entry to the back re-hashed the owner
+ * on every call.
  * @module
  */
-
-/**
- * Taken items leave empty slots at the front of a line's array until the
- * line empties; a line that never empties (a sustained backlog) drops them
- * once this many have been taken and they are at least half the array, so
- * copying stays at most one element per take.
- */
-const COMPACT_AFTER = 256
+import { Fifo } from '../util/fifo.js'
 
 /** One owner's waiting items, first in first out. */
-export class OwnerLine<T> {
-  private items: (T | undefined)[] = []
-  private head = 0
+export class OwnerLine<T> extends Fifo<T> {
   /** The line after this one in its {@link LineList}. */
   next: OwnerLine<T> | undefined = undefined
 
-  constructor(readonly owner: unknown) {}
-
-  get size(): number {
-    return this.items.length - this.head
-  }
-
-  push(item: T): void {
-    this.items.push(item)
-  }
-
-  /** The oldest item; the line must not be empty. */
-  take(): T {
-    const item = this.items[this.head] as T
-    // Not kept alive by the line once taken.
-    this.items[this.head++] = undefined
-    if (this.head === this.items.length) {
-      this.items = []
-      this.head = 0
-    } else if (this.head >= COMPACT_AFTER && this.head * 2 >= this.items.length) {
-      this.items = this.items.slice(this.head)
-      this.head = 0
-    }
-    return item
+  constructor(readonly owner: unknown) {
+    super()
   }
 }
 

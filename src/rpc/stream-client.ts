@@ -12,7 +12,7 @@ import { type Reassembler, ReassemblyError } from '../protocol/reassembly.js'
 import { RpcError } from '../protocol/rpc-error.js'
 import { decodeBody, EMPTY, encodeBody, readCredit } from '../protocol/wire.js'
 import type { CallOptions } from './client-options.js'
-import { type CompiledMethod, describeViolations, type StreamKind } from './service.js'
+import { type Checker, type CompiledMethod, describeViolations, type StreamKind } from './service.js'
 import { CreditGate, checkStreamWindow } from './stream-credit.js'
 import { StreamInbox } from './stream-inbox.js'
 import type { StreamInput } from './stream-types.js'
@@ -102,6 +102,8 @@ export class ClientStream {
   readonly inbox: StreamInbox<unknown> | undefined
   private settled = false
   private inputError: RpcError | undefined
+  /** The check of each output element, looked up once rather than per element. */
+  private readonly output: Checker | undefined
 
   constructor(
     private readonly streams: ClientStreams,
@@ -111,6 +113,7 @@ export class ClientStream {
     window: number,
   ) {
     this.gate = kind === 'client' || kind === 'bidi' ? new CreditGate() : undefined
+    this.output = streams.link.method(name)?.output
     this.inbox =
       kind === 'server' || kind === 'bidi'
         ? new StreamInbox<unknown>(window, {
@@ -168,7 +171,7 @@ export class ClientStream {
   }
 
   private onElement(element: unknown): void {
-    const output = this.streams.link.method(this.name)?.output
+    const output = this.output
     if (output !== undefined && !output.check(element)) {
       const violations = output.violations(element)
       throw new RpcError(

@@ -5,6 +5,7 @@
  * client iterates for outputs. Consuming an element renews credit.
  * @module
  */
+import { Fifo } from '../util/fifo.js'
 import { CreditWindow } from './stream-credit.js'
 
 /** What the inbox tells its owner. */
@@ -18,7 +19,7 @@ export interface InboxHooks {
 type End = { readonly ok: true } | { readonly ok: false; readonly error: unknown }
 
 export class StreamInbox<T> implements AsyncIterable<T> {
-  private readonly items: T[] = []
+  private readonly items = new Fifo<T>()
   private readonly credit: CreditWindow
   private end: End | undefined
   private reading = false
@@ -39,7 +40,7 @@ export class StreamInbox<T> implements AsyncIterable<T> {
 
   /** Elements buffered now. */
   get buffered(): number {
-    return this.items.length
+    return this.items.size
   }
 
   /** Whether the direction has ended (normally, with an error, or by the reader). */
@@ -86,8 +87,8 @@ export class StreamInbox<T> implements AsyncIterable<T> {
 
   private next(): Promise<IteratorResult<T>> {
     if (this.stoppedByReader) return Promise.resolve({ value: undefined, done: true })
-    if (this.items.length > 0) {
-      const value = this.items.shift() as T
+    if (this.items.size > 0) {
+      const value = this.items.take()
       this.renew()
       return Promise.resolve({ value, done: false })
     }
@@ -118,7 +119,7 @@ export class StreamInbox<T> implements AsyncIterable<T> {
   private stop(): void {
     if (this.stoppedByReader) return
     this.stoppedByReader = true
-    this.items.length = 0
+    this.items.clear()
     const waiter = this.waiter
     this.waiter = undefined
     waiter?.resolve({ value: undefined, done: true })
