@@ -46,7 +46,9 @@ export const FrameType = {
 } as const
 export type FrameType = (typeof FrameType)[keyof typeof FrameType]
 
-const KNOWN_TYPES = new Set<number>(Object.values(FrameType))
+/** Indexed by a header's type byte, 1 for the known types: cheaper per frame than a Set. */
+const KNOWN_TYPE = new Uint8Array(256)
+for (const type of Object.values(FrameType)) KNOWN_TYPE[type] = 1
 
 export const FrameFlag = {
   URGENT: 0x01,
@@ -132,7 +134,7 @@ export function forEachFrame(message: Uint8Array, onFrame: (frame: Frame) => voi
       throw new FrameError(`frame of protocol version ${version}; this side speaks version ${PROTOCOL_VERSION}`, 'version')
     }
     const type = view.getUint8(at + 1)
-    if (!KNOWN_TYPES.has(type)) throw new FrameError(`unknown frame type 0x${type.toString(16)}`, 'type')
+    if (KNOWN_TYPE[type] !== 1) throw new FrameError(`unknown frame type 0x${type.toString(16)}`, 'type')
     const flags = view.getUint8(at + 2)
     if ((flags & ~KNOWN_FLAGS) !== 0) throw new FrameError(`unknown frame flags 0x${flags.toString(16)}`, 'flags')
     if (view.getUint8(at + 3) !== 0 || view.getUint16(at + 26, true) !== 0) {
