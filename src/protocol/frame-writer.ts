@@ -6,6 +6,7 @@
  * @module
  */
 import type { Outbound } from '../transport/transport.js'
+import { ViewCache } from '../util/view-cache.js'
 import { encodeFrame, type FrameHeader, HEADER_SIZE, writeHeader } from './frame.js'
 
 interface Pending {
@@ -43,6 +44,13 @@ export type FrameWriterOptions = Readonly<{
   /** Passed to each send: how long a message may wait for room. Defaults to waiting forever. */
   sendTimeoutMs?: number
 }>
+
+/**
+ * Views of the buffers messages are written in. One for every writer: small
+ * messages come from Buffer's shared pool, so the view is mostly made
+ * already, and no writer keeps a pool buffer alive but this one.
+ */
+const messageViews = new ViewCache()
 
 export class FrameWriter {
   // Two arrays used in turn: flush() sends one while posts made meanwhile
@@ -161,11 +169,12 @@ export class FrameWriter {
     // A fresh message each time, never a reused one: a transport may keep the
     // bytes it is given (a broker client queues them until it writes).
     const message = Buffer.allocUnsafe(size)
-    const view = new DataView(message.buffer, message.byteOffset, size)
+    const view = messageViews.of(message.buffer)
+    const base = message.byteOffset
     let at = 0
     for (let i = start; i < end; i++) {
       const frame = frames[i] as Pending
-      writeHeader(view, at, frame.header, frame.bodyLength, frame.offset, frame.chunkLength)
+      writeHeader(view, base + at, frame.header, frame.bodyLength, frame.offset, frame.chunkLength)
       message.set(
         frame.chunkLength === frame.bodyLength ? frame.body : frame.body.subarray(frame.offset, frame.offset + frame.chunkLength),
         at + HEADER_SIZE,

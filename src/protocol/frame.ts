@@ -18,6 +18,7 @@
  * ```
  * @module
  */
+import { ViewCache } from '../util/view-cache.js'
 
 export const PROTOCOL_VERSION = 1
 export const HEADER_SIZE = 28
@@ -84,7 +85,7 @@ export class FrameError extends Error {
   }
 }
 
-/** Writes a header at byte `at` of `view` (one DataView per message, not per frame). */
+/** Writes a header at byte `at` of `view` (a view of the message's whole buffer: see ViewCache). */
 export function writeHeader(
   view: DataView,
   at: number,
@@ -113,6 +114,9 @@ export function encodeFrame(header: FrameHeader, body: Uint8Array, offset = 0, c
   return frame
 }
 
+/** The buffers messages arrive in: nearly always one queue's receive slots. */
+const receivedViews = new ViewCache()
+
 /**
  * Reads every frame of one queue message, in order. Throws FrameError on the
  * first malformed header; frames before it have already been delivered.
@@ -121,11 +125,15 @@ export function forEachFrame(message: Uint8Array, onFrame: (frame: Frame) => voi
   // Read once: in Node 20 each read of a typed array's byteLength here went
   // through V8's generic property lookup, twice per frame.
   const length = message.byteLength
-  const view = new DataView(message.buffer, message.byteOffset, length)
-  let at = 0
   if (length === 0) throw new FrameError('empty message: a message holds at least one 28-byte frame header', 'truncated')
-  while (at < length) {
-    const left = length - at
+  // `view` spans the whole buffer: `at` runs from `base` to `end`, the
+  // message's place in it.
+  const view = receivedViews.of(message.buffer)
+  const base = message.byteOffset
+  const end = base + length
+  let at = base
+  while (at < end) {
+    const left = end - at
     if (left < HEADER_SIZE) {
       throw new FrameError(`${left} stray bytes after the last frame; a frame header is ${HEADER_SIZE} bytes`, 'truncated')
     }
@@ -158,7 +166,7 @@ export function forEachFrame(message: Uint8Array, onFrame: (frame: Frame) => voi
       callId: view.getUint32(at + 12, true),
       bodyLength,
       offset,
-      chunk: message.subarray(start, start + chunkLength),
+      chunk: message.subarray(start - base, start - base + chunkLength),
     })
     at = start + chunkLength
   }
