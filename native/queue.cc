@@ -63,12 +63,11 @@ class Queue : public Napi::ObjectWrap<Queue> {
                        {
                            InstanceAccessor<&Queue::Created>("created"),
                            InstanceAccessor<&Queue::IsOpen>("isOpen"),
-                           // send and receiveMany are each queue's own (BindHotMethods).
+                           // send, receiveMany and watch are each queue's own (BindHotMethods).
                            InstanceMethod<&Queue::BindReceive>("bindReceive"),
                            InstanceMethod<&Queue::GetAttr>("getattr"),
                            InstanceMethod<&Queue::SetAttr>("setattr"),
                            InstanceMethod<&Queue::Fstat>("fstat"),
-                           InstanceMethod<&Queue::Watch>("watch"),
                            InstanceMethod<&Queue::Close>("close"),
                        });
   }
@@ -187,8 +186,8 @@ class Queue : public Napi::ObjectWrap<Queue> {
     }
   }
 
-  // The calls made per message, send and receiveMany, become functions of
-  // this queue's own (own properties, found before the prototype's): they
+  // The calls made per message, send, receiveMany and watch, become functions
+  // of this queue's own (own properties, found before the prototype's): they
   // reach the queue through their data pointer, where a prototype method
   // unwraps `this` (napi_unwrap, a private-symbol lookup: about 375
   // instructions per call, a tenth of a call's Node-API cost). Each function
@@ -198,13 +197,17 @@ class Queue : public Napi::ObjectWrap<Queue> {
     return (static_cast<Queue*>(info.Data())->*method)(info);
   }
 
+  template <Napi::Value (Queue::*method)(const Napi::CallbackInfo&)>
+  void Bind(Napi::Env env, Napi::Object self, const char* name) {
+    Napi::Function function = Napi::Function::New<Bound<method>>(env, name, this);
+    function.Set("queue", self);
+    self.Set(name, function);
+  }
+
   void BindHotMethods(Napi::Env env, Napi::Object self) {
-    Napi::Function send = Napi::Function::New<Bound<&Queue::Send>>(env, "send", this);
-    Napi::Function receive_many = Napi::Function::New<Bound<&Queue::ReceiveMany>>(env, "receiveMany", this);
-    send.Set("queue", self);
-    receive_many.Set("queue", self);
-    self.Set("send", send);
-    self.Set("receiveMany", receive_many);
+    Bind<&Queue::Send>(env, self, "send");
+    Bind<&Queue::ReceiveMany>(env, self, "receiveMany");
+    Bind<&Queue::Watch>(env, self, "watch");
   }
 
   bool CheckOpen(Napi::Env env, const char* syscall) {
