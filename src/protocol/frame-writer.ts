@@ -6,6 +6,7 @@
  * @module
  */
 import type { Outbound } from '../transport/transport.js'
+import { queuePromiseJob } from '../util/promise-job.js'
 import { ViewCache } from '../util/view-cache.js'
 import { encodeFrame, type FrameHeader, HEADER_SIZE, writeHeader } from './frame.js'
 
@@ -97,7 +98,7 @@ export class FrameWriter {
     this.enqueue(header, body, priority, callback)
     if (!this.scheduled) {
       this.scheduled = true
-      queueMicrotask(this.flushNow)
+      queuePromiseJob(this.flushNow)
     }
   }
 

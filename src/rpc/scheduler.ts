@@ -16,6 +16,7 @@
  */
 
 import { performance } from '../util/clock.js'
+import { queuePromiseJob } from '../util/promise-job.js'
 import { LineList, OwnerLine } from './owner-lines.js'
 
 /** Time bulk starts may take, from the first since the scheduler was idle or last yielded, before the event loop is let turn. */
@@ -226,7 +227,7 @@ export class Scheduler {
   private continueAfterJobs(): void {
     if (this.continuing) return
     this.continuing = true
-    queueMicrotask(() => {
+    queuePromiseJob(() => {
       this.continuing = false
       this.bulkSinceJobs = 0
       this.startWhatFits()
