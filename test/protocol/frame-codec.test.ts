@@ -41,6 +41,25 @@ describe('frame header', () => {
     expect(got[0]?.token).toBe(header.token)
   })
 
+  it('reads messages that lie at any offset of a shared buffer, whichever buffer came before', () => {
+    // Receive slots and Buffer's pool put many messages in one ArrayBuffer;
+    // the reader reuses one view of it, so every offset must be the message's own.
+    const slots = new Uint8Array(4 * 64)
+    const other = new Uint8Array(3 * 64)
+    const put = (into: Uint8Array, at: number, callId: number): Uint8Array => {
+      const frame = encodeFrame({ ...header, callId }, new Uint8Array([callId, callId + 1]))
+      into.set(frame, at)
+      return into.subarray(at, at + frame.byteLength)
+    }
+    const messages = [put(slots, 0, 1), put(other, 64, 2), put(slots, 128, 3), put(slots, 64, 4), put(other, 5, 5)]
+    for (const message of messages) {
+      const [frame] = frames(message)
+      const callId = frame?.callId ?? 0
+      expect([frame?.token, frame?.bodyLength, [...(frame?.chunk ?? [])]]).toEqual([header.token, 2, [callId, callId + 1]])
+    }
+    expect(messages.map((message) => frames(message)[0]?.callId)).toEqual([1, 2, 3, 4, 5])
+  })
+
   const set = (write: (f: Buffer) => unknown) => (f: Buffer) => {
     write(f)
     return f
