@@ -6,9 +6,11 @@
  * call. Small copies are carved out of a shared slab here instead, as Node's
  * Buffer pool does for Buffer.from; larger ones get their own memory.
  *
- * A copy's `.buffer` is its whole slab, other copies included. Whoever may
- * hand copies to code that should not see the others (a peer's bodies, as
- * decoded binary fields are views of them) keeps a slab of its own.
+ * A copy's `.buffer` is its whole slab, other copies included: whoever
+ * hands copies to code that should not see the others keeps a SlabCopier
+ * of its own. (Received bodies are no longer copied at all: they are
+ * decoded where they arrived, and binary fields are copied out one by one,
+ * src/protocol/wire.ts.)
  * @module
  */
 
