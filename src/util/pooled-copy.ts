@@ -8,9 +8,8 @@
  *
  * A copy's `.buffer` is its whole slab, other copies included: whoever
  * hands copies to code that should not see the others keeps a SlabCopier
- * of its own. (Received bodies are no longer copied at all: they are
- * decoded where they arrived, and binary fields are copied out one by one,
- * src/protocol/wire.ts.)
+ * of its own. (Received bodies are not copied here: they are decoded where
+ * they arrived, binary fields copied out one by one, src/protocol/wire.ts.)
  * @module
  */
 
@@ -29,13 +28,10 @@ export class SlabCopier {
 
   /**
    * A copy of `bytes` that the caller may keep (it keeps its whole slab
-   * alive, as a pooled Buffer does). A plain Uint8Array, not a Buffer:
-   * msgpack decodes binary fields as views of what it is given, and they
-   * should reach handlers as Uint8Array. `length`: `bytes.byteLength`, when
-   * the caller knows it (each read of it goes through V8's generic property
-   * lookup in Node 20).
+   * alive, as a pooled Buffer does). A plain Uint8Array, not a Buffer.
    */
-  copy(bytes: Uint8Array, length = bytes.byteLength): Uint8Array {
+  copy(bytes: Uint8Array): Uint8Array {
+    const length = bytes.byteLength
     // An empty body (a HEALTH call's input, say) is no reason to make a slab.
     if (length === 0 || length > this.largestShared) return new Uint8Array(bytes)
     if (this.slab === undefined || this.used + length > this.slabBytes) {

@@ -8,12 +8,13 @@
  * @module
  */
 export class ViewCache {
-  private buffer: ArrayBufferLike | undefined
-  private view: DataView | undefined
+  // Kept beside the view: comparing a field is cheaper than reading `view.buffer`.
+  private buffer: ArrayBufferLike = new ArrayBuffer(0)
+  private view = new DataView(this.buffer)
 
   /** A view of all of `buffer`: address it at the typed array's `byteOffset` plus the position within it. */
   of(buffer: ArrayBufferLike): DataView {
-    if (buffer !== this.buffer || this.view === undefined) {
+    if (buffer !== this.buffer) {
       this.view = new DataView(buffer)
       this.buffer = buffer
     }
