@@ -17,7 +17,11 @@
  * native speed, so the batches the server sees vary a little); compare two
  * builds in alternating runs.
  *
- *   node --import tsx bench/instructions.ts [--calls N] [--warmup N] [--profile DIR] [--only mqrpc|socket]
+ *   node --import tsx bench/instructions.ts [--calls N] [--warmup N] [--elements N] [--profile DIR] [--only mqrpc|socket]
+ *
+ * Then a stream server is counted the same way per 64-byte element of a
+ * server stream (see countStreamFor: one stream of `elements`, the third
+ * of its client, every thread of the server counted).
  *
  * With `--profile DIR` each server also writes a perf map, and the largest
  * items are printed by name (JavaScript functions too; see
@@ -35,8 +39,11 @@ import { parseArgs } from 'node:util'
 import { namedCosts } from './callgrind-names.js'
 import { contender } from './contenders.js'
 import { commandRuns } from './proc.js'
-import type { BenchReport, InstructionsRow } from './results.js'
+import type { BenchReport, InstructionsRow, StreamInstructionsRow } from './results.js'
 import { Run } from './rpc-run.js'
+
+/** The element size of the counted stream: the small elements whose per-element cost shows. */
+const STREAM_BYTES = 64
 
 /** The sum of every callgrind output file's event total in `dir`. */
 function countedInstructions(dir: string): number {
@@ -59,9 +66,13 @@ async function countFor(id: string, warmup: number, calls: number, profileDir?: 
   const dir = mkdtempSync(join(tmpdir(), 'mqrpc-callgrind-'))
   const run = new Run(c)
   try {
-    const valgrind = ['valgrind', '--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${join(dir, 'callgrind.%p')}`]
-    const nodeFlags = profileDir === undefined ? [] : ['--perf-basic-prof']
-    const server = run.spawn('server', { contender: id, address: run.address }, valgrind, 'rpc-peer', nodeFlags)
+    const server = run.spawn(
+      'server',
+      { contender: id, address: run.address },
+      callgrind(dir),
+      'rpc-peer',
+      perfMapFlags(profileDir),
+    )
     // Start-up under valgrind takes tens of seconds.
     await server.waitFor('ready', 180_000)
     // One client, counted only after its own warm-up: a new session's first
@@ -70,10 +81,10 @@ async function countFor(id: string, warmup: number, calls: number, profileDir?: 
     const client = run.spawn('counted', { contender: id, address: run.address, warmup, calls, inFlight: 32 }, [])
     await client.waitFor('warm', 600_000)
     const pid = String(server.child.pid)
-    execFileSync('callgrind_control', ['--instr=on', pid], { stdio: 'ignore' })
-    client.tell('count')
-    await client.waitFor('done', 600_000)
-    execFileSync('callgrind_control', ['--instr=off', pid], { stdio: 'ignore' })
+    await counting(pid, () => {
+      client.tell('count')
+      return client.waitFor('done', 600_000)
+    })
     client.tell('close')
     await client.result(60_000, false)
     await server.stop(60_000)
@@ -85,6 +96,63 @@ async function countFor(id: string, warmup: number, calls: number, profileDir?: 
     await run.close()
     rmSync(dir, { recursive: true, force: true })
   }
+}
+
+/**
+ * Counts one contender's stream server per 64-byte element. Its client
+ * warms up (bench/streams-peer.ts sizes its runs from that), then streams
+ * three times; only the third is counted: the first after a warm-up is
+ * where the JIT re-optimizes what the pause between them deoptimized, and
+ * concurrent compiling (on other threads, counted too) lags under valgrind.
+ */
+async function countStreamFor(id: string, elements: number, profileDir?: string): Promise<StreamInstructionsRow> {
+  const c = contender(id)
+  const dir = mkdtempSync(join(tmpdir(), 'mqrpc-callgrind-'))
+  const run = new Run(c)
+  try {
+    const role = id === 'mqrpc' ? 'mq-server' : 'socket-server'
+    const server = run.spawn(role, { address: run.address, cork: true }, callgrind(dir), 'streams-peer', perfMapFlags(profileDir))
+    await server.waitFor('ready', 180_000)
+    const steps = [STREAM_BYTES, STREAM_BYTES, STREAM_BYTES]
+    const config = { contender: id, address: run.address, sizes: [STREAM_BYTES], warmup: 100_000, seconds: 2, steps }
+    const client = run.spawn('client', { ...config, minElements: elements, maxElements: elements }, [], 'streams-peer')
+    await client.waitFor('ready', 600_000)
+    for (const k of [0, 1]) {
+      client.tell('go')
+      await client.waitFor(`done ${k}`, 600_000)
+    }
+    const pid = String(server.child.pid)
+    await counting(pid, () => {
+      client.tell('go')
+      return client.waitFor('done 2', 600_000)
+    })
+    await client.result(60_000, false)
+    await server.stop(60_000)
+    const perElement = countedInstructions(dir) / elements
+    console.log(`  ${c.label}: ${Math.round(perElement)} instructions per ${STREAM_BYTES}-byte stream element on the server`)
+    if (profileDir !== undefined) keepProfile(dir, pid, `${id}-stream`, elements, profileDir)
+    return { contender: id, label: c.label, elements, server_instructions: perElement }
+  } finally {
+    await run.close()
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+/** The wrapper that runs a server under callgrind, counting nothing until told, its output in `dir`. */
+function callgrind(dir: string): string[] {
+  return ['valgrind', '--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${join(dir, 'callgrind.%p')}`]
+}
+
+/** Node's flags for a server whose JIT code is to be named: a perf map beside the profile. */
+function perfMapFlags(profileDir: string | undefined): string[] {
+  return profileDir === undefined ? [] : ['--perf-basic-prof']
+}
+
+/** Counts the instructions of process `pid` while `work` runs. */
+async function counting(pid: string, work: () => Promise<void>): Promise<void> {
+  execFileSync('callgrind_control', ['--instr=on', pid], { stdio: 'ignore' })
+  await work()
+  execFileSync('callgrind_control', ['--instr=off', pid], { stdio: 'ignore' })
 }
 
 /** Moves the callgrind file and the perf map to `profileDir`, and prints the largest items by name. */
@@ -102,13 +170,21 @@ function keepProfile(dir: string, pid: string, id: string, calls: number, profil
   console.log(`    (kept in ${profileDir}: node --import tsx bench/callgrind-names.ts ${callgrindFile} ${perfMap} ${calls})`)
 }
 
-/** Counts the server's instructions per echo call for mqrpc and the socket baseline. */
+function printRatio(rows: readonly (InstructionsRow | StreamInstructionsRow)[], per: string): void {
+  const [mq, socket] = rows
+  if (mq === undefined || socket === undefined) return
+  const ratio = mq.server_instructions / socket.server_instructions
+  console.log(`  mqrpc's server runs ${ratio.toFixed(2)}x the baseline's instructions per ${per}`)
+}
+
+/** Counts the server's instructions per echo call and per stream element, for mqrpc and the socket baseline. */
 export default async function instructions(argv: readonly string[] = []): Promise<Partial<BenchReport>> {
   const { values } = parseArgs({
     args: [...argv],
     options: {
       calls: { type: 'string', default: '20000' },
       warmup: { type: 'string', default: '20000' },
+      elements: { type: 'string', default: '20000' },
       quick: { type: 'boolean', default: false },
       profile: { type: 'string' },
       only: { type: 'string' },
@@ -130,13 +206,13 @@ export default async function instructions(argv: readonly string[] = []): Promis
   const rows: InstructionsRow[] = []
   const ids = values.only === undefined ? ['mqrpc', 'socket'] : [values.only]
   for (const id of ids) rows.push(await countFor(id, warmup, calls, values.profile))
-  const [mq, socket] = rows
-  if (mq !== undefined && socket !== undefined) {
-    console.log(
-      `  mqrpc's server runs ${(mq.server_instructions / socket.server_instructions).toFixed(2)}x the baseline's instructions per call`,
-    )
-  }
-  return { instructions: rows }
+  printRatio(rows, 'call')
+  const elements = Number(values.elements)
+  console.log(`instructions per ${STREAM_BYTES}-byte stream element on the server (callgrind), ${elements} elements`)
+  const streamRows: StreamInstructionsRow[] = []
+  for (const id of ids) streamRows.push(await countStreamFor(id, elements, values.profile))
+  printRatio(streamRows, 'element')
+  return { instructions: rows, streamInstructions: streamRows }
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -145,6 +145,24 @@ export function writeReport(report: BenchReport, options: RunInfo): string[] {
       '',
     )
   }
+  const streamCounts = report.streamInstructions
+  if (streamCounts !== undefined && streamCounts.length > 0) {
+    parts.push(
+      '## Instructions per stream element (server, callgrind)',
+      '',
+      table(
+        ['implementation', 'instructions per 64-byte element', 'ratio'],
+        streamCounts.map((r) => [
+          r.label,
+          fmt(r.server_instructions, 0),
+          `${fmt(r.server_instructions / (streamCounts.at(-1)?.server_instructions ?? Number.NaN), 2)}x`,
+        ]),
+      ),
+      '',
+      `The stream server's instructions per 64-byte element, every thread of the process, over one stream of ${streamCounts[0]?.elements ?? 0} elements: the third of its client, so that the JIT's re-optimizing after the warm-up (the first stream) is not counted. Counted as above; the ratio is to the last row, the socket stream.`,
+      '',
+    )
+  }
   if (report.rss !== undefined) {
     const rss = report.rss
     parts.push(

@@ -109,6 +109,15 @@ export interface InstructionsRow {
   readonly server_instructions: number
 }
 
+/** Instructions per 64-byte element of a server stream on one contender's server, counted by callgrind (bench/instructions.ts). */
+export interface StreamInstructionsRow {
+  readonly contender: string
+  readonly label: string
+  /** Elements counted: one stream, after two untimed ones. */
+  readonly elements: number
+  readonly server_instructions: number
+}
+
 /** Everything one `npm run bench` gathered. */
 export interface BenchReport {
   pingpong?: readonly PingPongRow[]
@@ -118,6 +127,7 @@ export interface BenchReport {
   urgent?: readonly UrgentRow[]
   streams?: readonly StreamRow[]
   instructions?: readonly InstructionsRow[]
+  streamInstructions?: readonly StreamInstructionsRow[]
   /** Free-form sections other benchmarks add (title, markdown). */
   extra?: { title: string; markdown: string }[]
 }
