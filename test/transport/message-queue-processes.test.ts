@@ -29,6 +29,8 @@ describe('between two processes', () => {
     const q = MessageQueue.open(name, { create: true, exclusive: true, access: 'read' })
     try {
       const child = spawnFixture('peer.ts', ['write', name, '25'])
+      // A loaded machine can take longer than a receive's timeout to start the child.
+      await child.waitForLine('ready', 30_000)
       const got: number[] = []
       for (let i = 0; i < 25; i++) got.push((await q.receive({ timeoutMs: 10_000 })).data.readUInt32LE(0))
       expect(got).toEqual(range(25))

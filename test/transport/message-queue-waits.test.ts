@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest'
 import { MessageQueue, MqError } from '../../src/index.js'
 import { mqErrorOf, seqMessage } from '../helpers/errors.js'
 import { uniqueQueueName, useQueueGuard } from '../helpers/queues.js'
+import { spawnFixture } from '../helpers/spawn.js'
 import { sleep, until } from '../helpers/wait.js'
 
 useQueueGuard()
@@ -104,6 +105,40 @@ describe('waiting without blocking the event loop', () => {
         await empty.close()
         MessageQueue.unlink(emptyName)
       }
+    } finally {
+      await p.dispose()
+    }
+  })
+})
+
+describe('after the last receive', () => {
+  it('a message that arrives with no receive waiting stays queued, the queue does not spin, and the next receive gets it', async () => {
+    const p = pair('after-last')
+    try {
+      const first = p.reader.receive({ timeoutMs: 5000 })
+      p.writer.trySend(seqMessage(0))
+      expect(seqOf(await first)).toBe(0)
+      // Sent while the reader may still be watching (it stops a little after its last receive).
+      p.writer.trySend(seqMessage(1))
+      const before = process.cpuUsage()
+      await sleep(200)
+      const used = process.cpuUsage(before)
+      expect((used.user + used.system) / 1000).toBeLessThan(100)
+      expect(p.reader.attributes().currentMessages).toBe(1)
+      expect(seqOf(await p.reader.receive({ timeoutMs: 5000 }))).toBe(1)
+    } finally {
+      await p.dispose()
+    }
+  })
+
+  it('a process whose queue finished a receive and was never closed still exits', async () => {
+    const p = pair('exits')
+    try {
+      const child = spawnFixture('peer.ts', ['receive-once', p.name])
+      await child.waitForLine('ready', 30_000)
+      p.writer.trySend(seqMessage(7))
+      const exit = await child.finish(15_000)
+      expect({ code: exit.code, stdout: exit.stdout.trim().split('\n').at(-1) }).toEqual({ code: 0, stdout: '{"seq":7}' })
     } finally {
       await p.dispose()
     }

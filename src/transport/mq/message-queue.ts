@@ -24,6 +24,7 @@ import { type NativeQueue, READABLE, type ReadyCallback, WRITABLE } from './nati
 import { openNativeQueue, unlinkQueueName } from './open-queue.js'
 import { ReceiveSlots } from './receive-slots.js'
 import { SendOutbox } from './send-outbox.js'
+import { unwatchLater } from './unwatch-later.js'
 import { abortedError, Waiter } from './waiter.js'
 
 export type * from './message-queue-types.js'
@@ -275,12 +276,11 @@ export class MessageQueue implements AsyncIterable<Message> {
   }
 
   /**
-   * Tells the addon what to watch for. Losing interest waits for the end of
-   * this turn of the event loop (unless `now`): a receive that settles is
-   * usually followed at once by the next (a reply, a ping-pong), and
-   * stopping and restarting the poll costs two epoll_ctl calls each time.
-   * A change of drainMax applies at once: messages must never be read for a
-   * consumer that has gone.
+   * Tells the addon what to watch for. Losing interest in reading alone
+   * waits (unless `now`; see unwatch-later.ts): the next receive usually
+   * follows at once. Losing interest in writing applies at once, since a
+   * queue with room would wake us on every turn. A change of drainMax
+   * applies at once: messages must never be read for a consumer that has gone.
    */
   private updateWatch(now = false): void {
     if (this.closed) return
@@ -288,11 +288,11 @@ export class MessageQueue implements AsyncIterable<Message> {
       (this.receivers.length > 0 || this.consumer !== undefined ? READABLE : 0) | (this.outbox.length > 0 ? WRITABLE : 0)
     const drainMax = this.consumer === undefined ? 0 : BATCH
     if (wanted === this.watching && drainMax === this.drainMax) return
-    const onlyLosing = (wanted & ~this.watching) === 0 && drainMax === this.drainMax
-    if (onlyLosing && !now) {
+    const onlyLosingReadable = (wanted | READABLE) === this.watching && drainMax === this.drainMax
+    if (onlyLosingReadable && !now) {
       if (!this.unwatchScheduled) {
         this.unwatchScheduled = true
-        setImmediate(this.applyWatchLater)
+        unwatchLater(this.applyWatchLater)
       }
       return
     }
@@ -311,11 +311,14 @@ export class MessageQueue implements AsyncIterable<Message> {
       return
     }
     if (events & WRITABLE) this.outbox.flush((data, priority) => this.trySend(data, priority))
+    // Woken to read with nobody reading: a watch left on after the last
+    // receive (see updateWatch) would wake us on every turn until it ends.
+    const nobodyReading = (events & READABLE) !== 0 && this.consumer === undefined && this.receivers.length === 0
     if (events & READABLE) {
       if (this.consumer !== undefined) this.drainToConsumer(receiveErrno === 0 ? drained : -1)
       else this.feedReceivers()
     }
-    this.updateWatch()
+    this.updateWatch(nobodyReading)
   }
 
   private feedReceivers(): void {
