@@ -170,6 +170,7 @@ function keepProfile(dir: string, pid: string, id: string, calls: number, profil
   console.log(`    (kept in ${profileDir}: node --import tsx bench/callgrind-names.ts ${callgrindFile} ${perfMap} ${calls})`)
 }
 
+/** Prints mqrpc's count against the socket's, when both were counted. */
 function printRatio(rows: readonly (InstructionsRow | StreamInstructionsRow)[], per: string): void {
   const [mq, socket] = rows
   if (mq === undefined || socket === undefined) return
