@@ -66,12 +66,18 @@ export class MessageQueue implements AsyncIterable<Message> {
   private watching = 0
   // How many messages the addon reads as it wakes us (consume mode), as last told.
   private drainMax = 0
-  private unwatchScheduled = false
+  // Losing interest waits (see updateWatch): until the end of this turn, or a little longer.
+  private stopWritingScheduled = false
+  private stopReadingScheduled = false
   // Held by the addon only while watching: an idle queue is collectable.
   private readonly onReadyCallback: ReadyCallback = (status, events, drained, receiveErrno) =>
     this.onReady(status, events, drained, receiveErrno)
+  private readonly applyWatchAtTurnEnd = (): void => {
+    this.stopWritingScheduled = false
+    this.updateWatch(true)
+  }
   private readonly applyWatchLater = (): void => {
-    this.unwatchScheduled = false
+    this.stopReadingScheduled = false
     this.updateWatch(true)
   }
   private readonly receivers: Waiter<Message>[] = []
@@ -276,11 +282,15 @@ export class MessageQueue implements AsyncIterable<Message> {
   }
 
   /**
-   * Tells the addon what to watch for. Losing interest in reading alone
-   * waits (unless `now`; see unwatch-later.ts): the next receive usually
-   * follows at once. Losing interest in writing applies at once, since a
-   * queue with room would wake us on every turn. A change of drainMax
-   * applies at once: messages must never be read for a consumer that has gone.
+   * Tells the addon what to watch for. Losing interest waits (unless `now`):
+   * the next receive or waiting send usually follows at once, and stopping
+   * and restarting the poll costs two epoll_ctl calls. Losing interest in
+   * writing waits until the end of this turn of the event loop (a queue
+   * with room would wake us on every turn); losing interest in reading
+   * alone waits a little longer (unwatch-later.ts), since a `setImmediate`
+   * per received message cost more than the calls it saved. A change of
+   * drainMax applies at once: messages must never be read for a consumer
+   * that has gone.
    */
   private updateWatch(now = false): void {
     if (this.closed) return
@@ -288,10 +298,15 @@ export class MessageQueue implements AsyncIterable<Message> {
       (this.receivers.length > 0 || this.consumer !== undefined ? READABLE : 0) | (this.outbox.length > 0 ? WRITABLE : 0)
     const drainMax = this.consumer === undefined ? 0 : BATCH
     if (wanted === this.watching && drainMax === this.drainMax) return
-    const onlyLosingReadable = (wanted | READABLE) === this.watching && drainMax === this.drainMax
-    if (onlyLosingReadable && !now) {
-      if (!this.unwatchScheduled) {
-        this.unwatchScheduled = true
+    const onlyLosing = (wanted & ~this.watching) === 0 && drainMax === this.drainMax
+    if (onlyLosing && !now) {
+      if ((this.watching & ~wanted & WRITABLE) !== 0) {
+        if (!this.stopWritingScheduled) {
+          this.stopWritingScheduled = true
+          setImmediate(this.applyWatchAtTurnEnd)
+        }
+      } else if (!this.stopReadingScheduled) {
+        this.stopReadingScheduled = true
         unwatchLater(this.applyWatchLater)
       }
       return
