@@ -267,9 +267,10 @@ describe('the queue budget', () => {
     const queue = uniqueQueueName('budget')
     trackQueue(`${queue}.urgent`)
     // Default queue sizes, and room for 64 sessions of one principal: this is about the queue budget.
+    // Slow heartbeats: a server starved of CPU by the other test files is not what this is about either.
     const serverProcess = spawnFixture(
       'sec-server.ts',
-      [queue, JSON.stringify({ maxSessionsPerPrincipal: 64 })],
+      [queue, JSON.stringify({ maxSessionsPerPrincipal: 64, heartbeatMs: 5000 })],
       asUser === undefined ? {} : { asUser },
     )
     await serverProcess.waitForLine('ready', 20_000)
