@@ -56,46 +56,74 @@ function countedInstructions(dir: string): number {
   return total
 }
 
+/** A server under callgrind, as `drive` sees it: its run (to spawn clients in), and the switch of its count. */
+interface CountedServer {
+  readonly run: Run
+  /** Counts the server's instructions while `work` runs (and only then). */
+  readonly count: (work: () => Promise<void>) => Promise<void>
+}
+
 /**
- * Counts one contender's server. With `profileDir`, the server also writes
- * a perf map (`--perf-basic-prof`), and the callgrind file and the map are
- * kept there for bench/callgrind-names.ts, which names the JIT code.
+ * Starts one contender's server under callgrind (a `role` of bench/`script`),
+ * lets `drive` run its clients and switch the count on around the part to
+ * count, stops it, prints and returns the instructions counted per unit. With
+ * `profileDir`, the server also writes a perf map (`--perf-basic-prof`),
+ * and the callgrind file and the map are kept there, named `name`, for
+ * bench/callgrind-names.ts, which names the JIT code.
  */
-async function countFor(id: string, warmup: number, calls: number, profileDir?: string): Promise<InstructionsRow> {
-  const c = contender(id)
+async function countServer(
+  id: string,
+  server: { readonly role: string; readonly script: 'rpc-peer' | 'streams-peer'; readonly config: object },
+  units: { readonly count: number; readonly per: string },
+  profile: { readonly dir: string | undefined; readonly name: string },
+  drive: (counted: CountedServer) => Promise<void>,
+): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'mqrpc-callgrind-'))
+  const c = contender(id)
   const run = new Run(c)
   try {
-    const server = run.spawn(
-      'server',
-      { contender: id, address: run.address },
-      callgrind(dir),
-      'rpc-peer',
-      perfMapFlags(profileDir),
-    )
+    const nodeFlags = profile.dir === undefined ? [] : ['--perf-basic-prof']
+    const proc = run.spawn(server.role, { ...server.config, address: run.address }, callgrind(dir), server.script, nodeFlags)
     // Start-up under valgrind takes tens of seconds.
-    await server.waitFor('ready', 180_000)
+    await proc.waitFor('ready', 180_000)
+    const pid = String(proc.child.pid)
+    await drive({
+      run,
+      async count(work) {
+        execFileSync('callgrind_control', ['--instr=on', pid], { stdio: 'ignore' })
+        await work()
+        execFileSync('callgrind_control', ['--instr=off', pid], { stdio: 'ignore' })
+      },
+    })
+    await proc.stop(60_000)
+    const perUnit = countedInstructions(dir) / units.count
+    console.log(`  ${c.label}: ${Math.round(perUnit)} instructions per ${units.per} on the server`)
+    if (profile.dir !== undefined) keepProfile(dir, pid, profile.name, units.count, profile.dir)
+    return perUnit
+  } finally {
+    await run.close()
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+/** Counts one contender's server per echo call. */
+async function countFor(id: string, warmup: number, calls: number, profileDir?: string): Promise<InstructionsRow> {
+  const server = { role: 'server', script: 'rpc-peer', config: { contender: id } } as const
+  const units = { count: calls, per: 'call' }
+  const perCall = await countServer(id, server, units, { dir: profileDir, name: id }, async ({ run, count }) => {
     // One client, counted only after its own warm-up: a new session's first
     // calls (the handshake, the JIT re-optimizing for its objects) are not
     // the steady state this figure is for.
     const client = run.spawn('counted', { contender: id, address: run.address, warmup, calls, inFlight: 32 }, [])
     await client.waitFor('warm', 600_000)
-    const pid = String(server.child.pid)
-    await counting(pid, () => {
+    await count(() => {
       client.tell('count')
       return client.waitFor('done', 600_000)
     })
     client.tell('close')
     await client.result(60_000, false)
-    await server.stop(60_000)
-    const perCall = countedInstructions(dir) / calls
-    console.log(`  ${c.label}: ${Math.round(perCall)} instructions per call on the server`)
-    if (profileDir !== undefined) keepProfile(dir, pid, id, calls, profileDir)
-    return { contender: id, label: c.label, calls, server_instructions: perCall }
-  } finally {
-    await run.close()
-    rmSync(dir, { recursive: true, force: true })
-  }
+  })
+  return { contender: id, label: contender(id).label, calls, server_instructions: perCall }
 }
 
 /**
@@ -106,13 +134,11 @@ async function countFor(id: string, warmup: number, calls: number, profileDir?: 
  * concurrent compiling (on other threads, counted too) lags under valgrind.
  */
 async function countStreamFor(id: string, elements: number, profileDir?: string): Promise<StreamInstructionsRow> {
-  const c = contender(id)
-  const dir = mkdtempSync(join(tmpdir(), 'mqrpc-callgrind-'))
-  const run = new Run(c)
-  try {
-    const role = id === 'mqrpc' ? 'mq-server' : 'socket-server'
-    const server = run.spawn(role, { address: run.address, cork: true }, callgrind(dir), 'streams-peer', perfMapFlags(profileDir))
-    await server.waitFor('ready', 180_000)
+  const role = id === 'mqrpc' ? 'mq-server' : 'socket-server'
+  const server = { role, script: 'streams-peer', config: { cork: true } } as const
+  const profile = { dir: profileDir, name: `${id}-stream` }
+  const units = { count: elements, per: `${STREAM_BYTES}-byte stream element` }
+  const perElement = await countServer(id, server, units, profile, async ({ run, count }) => {
     const steps = [STREAM_BYTES, STREAM_BYTES, STREAM_BYTES]
     const config = { contender: id, address: run.address, sizes: [STREAM_BYTES], warmup: 100_000, seconds: 2, steps }
     const client = run.spawn('client', { ...config, minElements: elements, maxElements: elements }, [], 'streams-peer')
@@ -121,38 +147,18 @@ async function countStreamFor(id: string, elements: number, profileDir?: string)
       client.tell('go')
       await client.waitFor(`done ${k}`, 600_000)
     }
-    const pid = String(server.child.pid)
-    await counting(pid, () => {
+    await count(() => {
       client.tell('go')
       return client.waitFor('done 2', 600_000)
     })
     await client.result(60_000, false)
-    await server.stop(60_000)
-    const perElement = countedInstructions(dir) / elements
-    console.log(`  ${c.label}: ${Math.round(perElement)} instructions per ${STREAM_BYTES}-byte stream element on the server`)
-    if (profileDir !== undefined) keepProfile(dir, pid, `${id}-stream`, elements, profileDir)
-    return { contender: id, label: c.label, elements, server_instructions: perElement }
-  } finally {
-    await run.close()
-    rmSync(dir, { recursive: true, force: true })
-  }
+  })
+  return { contender: id, label: contender(id).label, elements, server_instructions: perElement }
 }
 
 /** The wrapper that runs a server under callgrind, counting nothing until told, its output in `dir`. */
 function callgrind(dir: string): string[] {
   return ['valgrind', '--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${join(dir, 'callgrind.%p')}`]
-}
-
-/** Node's flags for a server whose JIT code is to be named: a perf map beside the profile. */
-function perfMapFlags(profileDir: string | undefined): string[] {
-  return profileDir === undefined ? [] : ['--perf-basic-prof']
-}
-
-/** Counts the instructions of process `pid` while `work` runs. */
-async function counting(pid: string, work: () => Promise<void>): Promise<void> {
-  execFileSync('callgrind_control', ['--instr=on', pid], { stdio: 'ignore' })
-  await work()
-  execFileSync('callgrind_control', ['--instr=off', pid], { stdio: 'ignore' })
 }
 
 /** Moves the callgrind file and the perf map to `profileDir`, and prints the largest items by name. */

@@ -32,6 +32,15 @@ function table(header: readonly string[], rows: readonly (readonly string[])[]):
   return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n')
 }
 
+/** Instruction counts per contender, with each one's ratio to the last row (the socket baseline). */
+function countTable(rows: readonly { label: string; server_instructions: number }[], what: string): string {
+  const baseline = rows.at(-1)?.server_instructions ?? Number.NaN
+  return table(
+    ['implementation', what, 'ratio'],
+    rows.map((r) => [r.label, fmt(r.server_instructions, 0), `${fmt(r.server_instructions / baseline, 2)}x`]),
+  )
+}
+
 function rpcTables(runs: readonly ContenderRun[]): string {
   const t = (r: ContenderRun, n: number) => r.throughput.find((x) => x.inFlight === n)
   const main = table(
@@ -132,14 +141,7 @@ export function writeReport(report: BenchReport, options: RunInfo): string[] {
     parts.push(
       '## Instructions per call (server, callgrind)',
       '',
-      table(
-        ['implementation', 'instructions per echo call', 'ratio'],
-        report.instructions.map((r) => [
-          r.label,
-          fmt(r.server_instructions, 0),
-          `${fmt(r.server_instructions / (report.instructions?.at(-1)?.server_instructions ?? Number.NaN), 2)}x`,
-        ]),
-      ),
+      countTable(report.instructions, 'instructions per echo call'),
       '',
       `The server's user-space instructions per 64-byte echo call, ${first?.calls ?? 0} calls with 32 in flight after a warm-up, counted by \`valgrind --tool=callgrind\` (bench/instructions.ts); the ratio is to the last row, the socket baseline. Unlike times, these repeat within about 5% from run to run on a shared machine. System calls and the kernel's work are not counted.`,
       '',
@@ -150,14 +152,7 @@ export function writeReport(report: BenchReport, options: RunInfo): string[] {
     parts.push(
       '## Instructions per stream element (server, callgrind)',
       '',
-      table(
-        ['implementation', 'instructions per 64-byte element', 'ratio'],
-        streamCounts.map((r) => [
-          r.label,
-          fmt(r.server_instructions, 0),
-          `${fmt(r.server_instructions / (streamCounts.at(-1)?.server_instructions ?? Number.NaN), 2)}x`,
-        ]),
-      ),
+      countTable(streamCounts, 'instructions per 64-byte element'),
       '',
       `The stream server's instructions per 64-byte element, every thread of the process, over one stream of ${streamCounts[0]?.elements ?? 0} elements: the third of its client, so that the JIT's re-optimizing after the warm-up (the first stream) is not counted. Counted as above; the ratio is to the last row, the socket stream.`,
       '',
