@@ -4,9 +4,12 @@
  * built here with `cc` into a temp dir) and for MessageQueue on both sides
  * (bench/pingpong-node.ts), unpinned and, when `taskset` exists, with both
  * processes pinned to CPU 0 (where software cost shows; across CPUs every
- * round trip also pays the wake-up of the other CPU).
+ * round trip also pays the wake-up of the other CPU). The implementations
+ * take turns, `--runs` times (3; 1 with `--quick`), and each figure is the
+ * median over the runs, so that a burst of other load on a shared machine
+ * moves one run, not the ratio.
  *
- *   node --import tsx bench/pingpong.ts [--rounds N] [--size BYTES]
+ *   node --import tsx bench/pingpong.ts [--rounds N] [--runs R] [--size BYTES]
  *
  * Each measurement runs in its own process tree and cleans its own queues.
  * @module
@@ -20,6 +23,7 @@ import { parseArgs } from 'node:util'
 import { peerScript } from './bundle.js'
 import type { BenchReport, PingPongRow } from './results.js'
 import { placements as placementsFor } from './rpc-run.js'
+import { medianOfRounds, printTable } from './summary.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 
@@ -70,12 +74,14 @@ export default async function pingpong(argv: readonly string[] = []): Promise<Pa
     args: [...argv],
     options: {
       rounds: { type: 'string' },
+      runs: { type: 'string' },
       size: { type: 'string', default: '64' },
       quick: { type: 'boolean', default: false },
     },
     allowPositionals: false,
   })
   const rounds = Number(values.rounds ?? (values.quick ? 2000 : 20000))
+  const runs = Number(values.runs ?? (values.quick ? 1 : 3))
   const size = Number(values.size)
 
   const dir = mkdtempSync(join(tmpdir(), 'mqrpc-bench-'))
@@ -96,28 +102,32 @@ export default async function pingpong(argv: readonly string[] = []): Promise<Pa
     if (values.quick) console.log('(quick: pinned runs skipped)')
     const placements = placementsFor(values.quick)
 
-    console.log(`ping-pong: ${size}-byte message, ${rounds} round trips, two processes, two queues`)
+    console.log(
+      `ping-pong: ${size}-byte message, ${rounds} round trips, two processes, two queues; ` +
+        `${runs} run(s) of each in turn, each figure the median over them`,
+    )
+    const implementations = [
+      [C_ROW, [cBinary, String(rounds), String(size)]],
+      [NODE_PROMISE, nodeSide('promise')],
+      [NODE_CONSUME, nodeSide('consume')],
+    ] as const
     const rows: PingPongRow[] = []
     for (const [cpus, wrapper] of placements) {
-      for (const [impl, command] of [
-        [C_ROW, [cBinary, String(rounds), String(size)]],
-        [NODE_PROMISE, nodeSide('promise')],
-        [NODE_CONSUME, nodeSide('consume')],
-      ] as const) {
-        console.log(`  ${impl}, ${cpus}`)
-        const result = await run([...wrapper, ...command])
-        rows.push({ impl, cpus, ...result })
+      const results = implementations.map((): Result[] => [])
+      for (let k = 0; k < runs; k++) {
+        for (const [i, [impl, command]] of implementations.entries()) {
+          console.log(`  ${impl}, ${cpus}, run ${k + 1}`)
+          results[i]?.push(await run([...wrapper, ...command]))
+        }
       }
+      for (const [i, [impl]] of implementations.entries()) rows.push({ impl, cpus, runs, ...medianOfRounds(results[i] ?? []) })
     }
 
-    const header = ['implementation', 'CPUs', 'round trips/s', 'median us', 'p99 us']
-    const table = rows.map((r) => [r.impl, r.cpus, fmt(r.rounds / r.seconds, 0), fmt(r.median_us, 2), fmt(r.p99_us, 2)])
-    const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => (row[i] as string).length)))
-    const line = (cells: string[]) =>
-      cells.map((c, i) => (i < 2 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ')
-    console.log(line(header))
-    console.log(widths.map((w) => '-'.repeat(w)).join('  '))
-    for (const row of table) console.log(line(row))
+    printTable(
+      ['implementation', 'CPUs', 'round trips/s', 'median us', 'p99 us'],
+      rows.map((r) => [r.impl, r.cpus, fmt(r.rounds / r.seconds, 0), fmt(r.median_us, 2), fmt(r.p99_us, 2)]),
+      2,
+    )
     for (const [cpus] of placements) {
       const [c, ...nodes] = rows.filter((r) => r.cpus === cpus)
       if (c === undefined) continue

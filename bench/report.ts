@@ -100,6 +100,17 @@ function machine(info: RunInfo): string {
   ].join('\n')
 }
 
+/** How many rounds the RPC and ping-pong figures are medians of (reports from before rounds have none). */
+function roundsNote(report: BenchReport): string {
+  const rpc = report.rpc?.[0]?.rounds
+  const pingpong = report.pingpong?.[0]?.runs
+  if (rpc === undefined && pingpong === undefined) return ''
+  return (
+    `Each RPC figure is the median over ${rpc ?? 1} round(s), each ping-pong figure over ${pingpong ?? 1} run(s), ` +
+    'in which the contenders took turns: a burst of other load on a shared machine moves one round, not the median. '
+  )
+}
+
 /** Writes the two files; returns their paths relative to the repository. */
 export function writeReport(report: BenchReport, options: RunInfo): string[] {
   const goals = judge(report)
@@ -111,7 +122,7 @@ export function writeReport(report: BenchReport, options: RunInfo): string[] {
     '',
     machine(options),
     '',
-    'Method: every side of every measurement is its own process, as in real use. "any" lets the kernel place them; "pinned to CPU 0" runs all of them on one CPU, where software cost shows (across CPUs every round trip also pays a wake-up of the other CPU). Compare rows of one run, not runs of different days. CPU per call is `process.cpuUsage()` in each process over the phase, divided by its calls. See bench/README.md.',
+    `Method: every side of every measurement is its own process, as in real use. "any" lets the kernel place them; "pinned to CPU 0" runs all of them on one CPU, where software cost shows (across CPUs every round trip also pays a wake-up of the other CPU). ${roundsNote(report)}Compare rows of one run, not runs of different days. CPU per call is \`process.cpuUsage()\` in each process over the phase, divided by its calls. See bench/README.md.`,
     '',
     '## Goals (issue 11)',
     '',

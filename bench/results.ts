@@ -36,6 +36,8 @@ export interface ContenderRun extends ClientResult {
   readonly contender: string
   readonly label: string
   readonly cpus: string
+  /** Rounds this contender ran; each figure is the median over them (absent from runs made before rounds). */
+  readonly rounds?: number
   /** Calls per second of CLIENT_PROCESSES processes at once, summed. */
   readonly multi_calls_per_s: number
 }
@@ -48,6 +50,8 @@ export interface PingPongRow {
   readonly seconds: number
   readonly median_us: number
   readonly p99_us: number
+  /** Runs this row is the median of (absent from runs made before runs were repeated). */
+  readonly runs?: number
 }
 
 /** Server RSS over a long run and with idle sessions (mqrpc only). */

@@ -12,7 +12,11 @@
  * Every configuration runs unpinned and, when `taskset` exists, with all of
  * its processes pinned to CPU 0 (docs/BENCHMARKS.md, "Method": pinned,
  * software cost shows; across CPUs each round trip also pays a wake-up of
- * the other CPU). `--quick` runs every part briefly, unpinned only.
+ * the other CPU). The contenders take turns, in rounds (ROUNDS), and each
+ * figure is the median over the rounds: on a shared machine one round of
+ * one contender can land on a burst of other load, and a ratio of single
+ * rounds moved more between runs than a change of the code did.
+ * `--quick` runs every part briefly, once, unpinned only.
  *
  *   node --import tsx bench/rpc.ts [--quick] [--contenders mqrpc,socket] [--no-urgent] [--no-rss]
  * @module
@@ -24,13 +28,15 @@ import type { BenchReport, ClientResult, ContenderRun, Throughput } from './resu
 import { type Placement, placements, Run } from './rpc-run.js'
 import { rssRun } from './rpc-soak.js'
 import { urgentRuns } from './rpc-urgent.js'
-import { fmt, printTable } from './summary.js'
+import { fmt, medianOfRounds, printTable } from './summary.js'
 
 /** Client processes of the "several clients at once" figure. */
 export const CLIENT_PROCESSES = 4
 const SIZES = [4096, 65536, 1024 * 1024]
 
 interface Settings {
+  /** Rounds of every contender in turn; each figure is the median over them. */
+  readonly rounds: number
   readonly calls: number
   readonly warmup: number
   readonly seconds: number
@@ -42,9 +48,10 @@ interface Settings {
 }
 
 const FULL: Settings = {
+  rounds: 3,
   calls: 5000,
   warmup: 1000,
-  seconds: 3,
+  seconds: 2,
   warmupSeconds: 0.5,
   inFlight: [32, 64],
   sizeCalls: { 4096: 2000, 65536: 400, [1024 * 1024]: 30 },
@@ -53,6 +60,7 @@ const FULL: Settings = {
 }
 
 const QUICK: Settings = {
+  rounds: 1,
   calls: 300,
   warmup: 100,
   seconds: 0.4,
@@ -92,7 +100,7 @@ async function contenderRun(c: Contender, placement: Placement, settings: Settin
     const each = await Promise.all(swarm.map((p) => p.result<Throughput>()))
     const multi = each.reduce((sum, t) => sum + t.calls_per_s, 0)
     console.log(`    ${CLIENT_PROCESSES} client processes: ${fmt(multi, 0)} calls/s`)
-    return { contender: c.id, label: c.label, cpus, ...result, multi_calls_per_s: multi }
+    return { contender: c.id, label: c.label, cpus, rounds: 1, ...result, multi_calls_per_s: multi }
   } finally {
     await run.close()
   }
@@ -160,17 +168,25 @@ export default async function rpc(argv: readonly string[] = []): Promise<Partial
   console.log(
     `rpc echo: ~64-byte request, ${settings.calls} calls one at a time after ${settings.warmup} warm-up, then ` +
       `${settings.inFlight.join(' and ')} in flight for ${settings.seconds} s each, then ${CLIENT_PROCESSES} client ` +
-      `processes at once; bodies of ${SIZES.join(', ')} bytes one at a time; server and clients are separate processes`,
+      `processes at once; bodies of ${SIZES.join(', ')} bytes one at a time; server and clients are separate processes; ` +
+      `${settings.rounds} round(s) of every contender in turn, each figure the median over them`,
   )
   const runs: ContenderRun[] = []
   let step = 0
-  const steps = where.length * contenders.length
+  const steps = where.length * contenders.length * settings.rounds
   for (const placement of where) {
-    for (const c of contenders) {
-      step++
-      console.log(`  [${step}/${steps}] ${c.label}, ${placement[0]}`)
-      runs.push(await contenderRun(c, placement, settings))
+    const rounds = contenders.map((): ContenderRun[] => [])
+    for (let round = 0; round < settings.rounds; round++) {
+      // Alternate the order, so that no contender always follows the same other.
+      const order = round % 2 === 0 ? [...contenders.keys()] : [...contenders.keys()].reverse()
+      for (const i of order) {
+        const c = contenders[i] as Contender
+        step++
+        console.log(`  [${step}/${steps}] ${c.label}, ${placement[0]}, round ${round + 1}`)
+        rounds[i]?.push(await contenderRun(c, placement, settings))
+      }
     }
+    for (const mine of rounds) runs.push({ ...medianOfRounds(mine), rounds: mine.length })
   }
   console.log('')
   printRuns(runs, settings)

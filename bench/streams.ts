@@ -27,7 +27,7 @@ import type { Proc } from './proc.js'
 import { type BenchReport, type StreamRow, socketStreamRow } from './results.js'
 import { placements, Run } from './rpc-run.js'
 import type { ClientRuns, StreamRun } from './streams-peer.js'
-import { fmt, printTable } from './summary.js'
+import { fmt, median, printTable } from './summary.js'
 
 /** Element sizes, bytes as msgpack (about). */
 const SIZES = [64, 4096]
@@ -59,12 +59,6 @@ const VARIANTS = [
   },
   { id: 'socket', contender: 'socket', label: 'msgpack over Unix socket (baseline)' },
 ] as const
-
-const median = (values: readonly number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b)
-  const mid = Math.floor(sorted.length / 2)
-  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2
-}
 
 const load = () =>
   loadavg()

@@ -25,6 +25,29 @@ export function summarize(samples: readonly number[]): Summary {
   }
 }
 
+/** The median of `values` (the mean of the middle two when their number is even). */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2
+}
+
+/**
+ * Several rounds of one measurement folded into one: every number is the
+ * median of that number over the rounds; strings and other values are the
+ * first round's. The rounds must have the same shape (arrays the same length).
+ */
+export function medianOfRounds<T>(rounds: readonly T[]): T {
+  const first = rounds[0] as T
+  if (typeof first === 'number') return median(rounds as readonly number[]) as T
+  if (Array.isArray(first)) return first.map((_, i) => medianOfRounds(rounds.map((r) => (r as unknown[])[i]))) as T
+  if (typeof first === 'object' && first !== null) {
+    const keys = Object.keys(first)
+    return Object.fromEntries(keys.map((k) => [k, medianOfRounds(rounds.map((r) => (r as Record<string, unknown>)[k]))])) as T
+  }
+  return first
+}
+
 export const now = (): number => performance.now()
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
