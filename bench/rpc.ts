@@ -12,10 +12,11 @@
  * Every configuration runs unpinned and, when `taskset` exists, with all of
  * its processes pinned to CPU 0 (docs/BENCHMARKS.md, "Method": pinned,
  * software cost shows; across CPUs each round trip also pays a wake-up of
- * the other CPU). The contenders take turns, in rounds (ROUNDS), and each
- * figure is the median over the rounds: on a shared machine one round of
- * one contender can land on a burst of other load, and a ratio of single
- * rounds moved more between runs than a change of the code did.
+ * the other CPU). The contenders take turns, in rounds (three in a full
+ * run), and each figure is the median over the rounds: on a shared machine
+ * one round of one contender can land on a burst of other load, and a
+ * ratio of single rounds moved more between runs than a change of the code
+ * did.
  * `--quick` runs every part briefly, once, unpinned only.
  *
  *   node --import tsx bench/rpc.ts [--quick] [--contenders mqrpc,socket] [--no-urgent] [--no-rss]
