@@ -5,9 +5,10 @@
  * (bench/pingpong-node.ts), unpinned and, when `taskset` exists, with both
  * processes pinned to CPU 0 (where software cost shows; across CPUs every
  * round trip also pays the wake-up of the other CPU). The implementations
- * take turns, `--runs` times (3; 1 with `--quick`), and each figure is the
- * median over the runs, so that a burst of other load on a shared machine
- * moves one run, not the ratio.
+ * take turns, `--runs` times (3; 1 with `--quick`; the order reversed
+ * every other run, as in bench/rpc.ts), and each figure is the median over
+ * the runs, so that a burst of other load on a shared machine moves one
+ * run, not the ratio.
  *
  *   node --import tsx bench/pingpong.ts [--rounds N] [--runs R] [--size BYTES]
  *
@@ -23,7 +24,7 @@ import { parseArgs } from 'node:util'
 import { peerScript } from './bundle.js'
 import type { BenchReport, PingPongRow } from './results.js'
 import { placements as placementsFor } from './rpc-run.js'
-import { medianOfRounds, printTable } from './summary.js'
+import { medianOfRounds, printTable, takeTurns } from './summary.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 
@@ -113,13 +114,10 @@ export default async function pingpong(argv: readonly string[] = []): Promise<Pa
     ] as const
     const rows: PingPongRow[] = []
     for (const [cpus, wrapper] of placements) {
-      const results = implementations.map((): Result[] => [])
-      for (let k = 0; k < runs; k++) {
-        for (const [i, [impl, command]] of implementations.entries()) {
-          console.log(`  ${impl}, ${cpus}, run ${k + 1}`)
-          results[i]?.push(await run([...wrapper, ...command]))
-        }
-      }
+      const results = await takeTurns(implementations, runs, ([impl, command], k) => {
+        console.log(`  ${impl}, ${cpus}, run ${k + 1}`)
+        return run([...wrapper, ...command])
+      })
       for (const [i, [impl]] of implementations.entries()) rows.push({ impl, cpus, runs, ...medianOfRounds(results[i] ?? []) })
     }
 

@@ -29,7 +29,7 @@ import type { BenchReport, ClientResult, ContenderRun, Throughput } from './resu
 import { type Placement, placements, Run } from './rpc-run.js'
 import { rssRun } from './rpc-soak.js'
 import { urgentRuns } from './rpc-urgent.js'
-import { fmt, medianOfRounds, printTable } from './summary.js'
+import { fmt, medianOfRounds, printTable, takeTurns } from './summary.js'
 
 /** Client processes of the "several clients at once" figure. */
 export const CLIENT_PROCESSES = 4
@@ -101,7 +101,7 @@ async function contenderRun(c: Contender, placement: Placement, settings: Settin
     const each = await Promise.all(swarm.map((p) => p.result<Throughput>()))
     const multi = each.reduce((sum, t) => sum + t.calls_per_s, 0)
     console.log(`    ${CLIENT_PROCESSES} client processes: ${fmt(multi, 0)} calls/s`)
-    return { contender: c.id, label: c.label, cpus, rounds: 1, ...result, multi_calls_per_s: multi }
+    return { contender: c.id, label: c.label, cpus, ...result, multi_calls_per_s: multi }
   } finally {
     await run.close()
   }
@@ -176,17 +176,11 @@ export default async function rpc(argv: readonly string[] = []): Promise<Partial
   let step = 0
   const steps = where.length * contenders.length * settings.rounds
   for (const placement of where) {
-    const rounds = contenders.map((): ContenderRun[] => [])
-    for (let round = 0; round < settings.rounds; round++) {
-      // Alternate the order, so that no contender always follows the same other.
-      const order = round % 2 === 0 ? [...contenders.keys()] : [...contenders.keys()].reverse()
-      for (const i of order) {
-        const c = contenders[i] as Contender
-        step++
-        console.log(`  [${step}/${steps}] ${c.label}, ${placement[0]}, round ${round + 1}`)
-        rounds[i]?.push(await contenderRun(c, placement, settings))
-      }
-    }
+    const rounds = await takeTurns(contenders, settings.rounds, (c, round) => {
+      step++
+      console.log(`  [${step}/${steps}] ${c.label}, ${placement[0]}, round ${round + 1}`)
+      return contenderRun(c, placement, settings)
+    })
     for (const mine of rounds) runs.push({ ...medianOfRounds(mine), rounds: mine.length })
   }
   console.log('')

@@ -48,6 +48,25 @@ export function medianOfRounds<T>(rounds: readonly T[]): T {
   return first
 }
 
+/**
+ * Measures every item `rounds` times, the items taking turns, in reverse
+ * order every other round so that none always follows the same other.
+ * Returns each item's results, in the items' order.
+ */
+export async function takeTurns<I, R>(
+  items: readonly I[],
+  rounds: number,
+  measure: (item: I, round: number) => Promise<R>,
+): Promise<R[][]> {
+  const results = items.map((): R[] => [])
+  for (let round = 0; round < rounds; round++) {
+    const order = [...items.keys()]
+    if (round % 2 === 1) order.reverse()
+    for (const i of order) results[i]?.push(await measure(items[i] as I, round))
+  }
+  return results
+}
+
 export const now = (): number => performance.now()
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 

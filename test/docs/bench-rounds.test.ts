@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { median, medianOfRounds } from '../../bench/summary.js'
+import { median, medianOfRounds, takeTurns } from '../../bench/summary.js'
 
 // The benchmark's figures are medians over rounds; a slip here would put a wrong figure and a wrong verdict in docs/BENCHMARKS.md.
 describe('bench: medians over rounds', () => {
@@ -30,5 +30,19 @@ describe('bench: medians over rounds', () => {
       ],
       multi_calls_per_s: 200_000,
     })
+  })
+
+  it('takes turns, the order reversed every other round, and returns each one its own results', async () => {
+    const order: string[] = []
+    const results = await takeTurns(['a', 'b', 'c'], 3, async (item, round) => {
+      order.push(item)
+      return `${item}${round}`
+    })
+    expect(order).toEqual(['a', 'b', 'c', 'c', 'b', 'a', 'a', 'b', 'c'])
+    expect(results).toEqual([
+      ['a0', 'a1', 'a2'],
+      ['b0', 'b1', 'b2'],
+      ['c0', 'c1', 'c2'],
+    ])
   })
 })
