@@ -27,7 +27,7 @@ import type { Proc } from './proc.js'
 import { type BenchReport, type StreamRow, socketStreamRow } from './results.js'
 import { placements, Run } from './rpc-run.js'
 import type { ClientRuns, StreamRun } from './streams-peer.js'
-import { fmt, median, printTable } from './summary.js'
+import { fmt, median, printTable, takeTurns } from './summary.js'
 
 /** Element sizes, bytes as msgpack (about). */
 const SIZES = [64, 4096]
@@ -86,14 +86,10 @@ async function placementRows(cpus: string, wrapper: readonly string[], settings:
       await client.waitFor('ready', 120_000)
       clients.push(client)
     }
-    for (const k of steps.keys()) {
-      // Alternate the order, so none always follows the same other's run.
-      const order = k % 2 === 0 ? clients : [...clients].reverse()
-      for (const client of order) {
-        client.tell('go')
-        await client.waitFor(`done ${k}`, 120_000)
-      }
-    }
+    await takeTurns(clients, steps.length, (client, k) => {
+      client.tell('go')
+      return client.waitFor(`done ${k}`, 120_000)
+    })
     const results = await Promise.all(clients.map((c) => c.result<ClientRuns>()))
     return VARIANTS.flatMap((variant, i) =>
       SIZES.map((bytes) => {
