@@ -9,10 +9,11 @@ import {
   DEFAULT_CONNECT_TIMEOUT_MS,
   DEFAULT_RECONNECT_HANDSHAKE_TIMEOUT_MS,
   DEFAULT_STREAM_WINDOW,
+  DEFAULT_STREAM_WINDOW_BYTES,
 } from './defaults.js'
 import type { Interceptor } from './interceptor.js'
 import type { Priority } from './service.js'
-import { checkStreamWindow } from './stream-credit.js'
+import { checkStreamWindow, checkStreamWindowBytes } from './stream-credit.js'
 
 /** Options of {@link createClient}. */
 export type ClientOptions = Readonly<{
@@ -46,10 +47,17 @@ export type ClientOptions = Readonly<{
   interceptors?: readonly Interceptor[]
   /**
    * Output elements of a server or bidi stream that the server may send
-   * ahead of what the caller has consumed (the credit window); a call's own
-   * `streamWindow` overrides it. Defaults to 64.
+   * ahead of what the caller has consumed (the credit window), at most; a
+   * call's own `streamWindow` overrides it. Defaults to 256.
    */
   streamWindow?: number
+  /**
+   * About how many bytes of output elements the server may send ahead: the
+   * window is sized to this many elements of the average size received,
+   * from 4 to `streamWindow` (it starts at 16). A call's own
+   * `streamWindowBytes` overrides it. Defaults to 256 KiB.
+   */
+  streamWindowBytes?: number
 }>
 
 type Optional = 'timeoutMs' | 'fingerprint' | 'replyMaxMessages' | 'replyMessageSize' | 'interceptors'
@@ -65,10 +73,12 @@ export function resolveClientOptions(options: ClientOptions, transport: Transpor
     reconnect: true,
     maxBodyBytes: DEFAULT_CLIENT_MAX_BODY_BYTES,
     streamWindow: DEFAULT_STREAM_WINDOW,
+    streamWindowBytes: DEFAULT_STREAM_WINDOW_BYTES,
     ...options,
     transport,
   }
   checkStreamWindow(resolved.streamWindow, "the client's")
+  checkStreamWindowBytes(resolved.streamWindowBytes, "the client's")
   return resolved
 }
 
@@ -88,4 +98,6 @@ export type CallOptions = Readonly<{
   metadata?: Readonly<Record<string, string>>
   /** Streams: the output window of this call (see ClientOptions.streamWindow). Defaults to the client's. */
   streamWindow?: number
+  /** Streams: the output window's byte budget of this call (see ClientOptions.streamWindowBytes). Defaults to the client's. */
+  streamWindowBytes?: number
 }>

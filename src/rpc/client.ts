@@ -30,6 +30,7 @@ import { judgeServerSchema } from './schema-compat.js'
 import type { AnyService, MethodInput, MethodName, MethodOutput } from './service.js'
 import { NORMAL_PRIORITY, URGENT_PRIORITY } from './session.js'
 import { type ClientStream, ClientStreams, openStream, type StartedCall } from './stream-client.js'
+import { windowLimits } from './stream-credit.js'
 import type { ClientMethodOf } from './stream-types.js'
 import { toRpcError } from './transport-errors.js'
 
@@ -88,7 +89,7 @@ export class ServiceClient<S extends AnyService> extends ListenedEmitter<ClientE
       else writer.post(header, body, priority, done)
     },
     maxElementBytes: () => this.maxRequestBytes,
-    streamWindow: () => this.options.streamWindow,
+    streamWindow: () => windowLimits(this.options),
   })
 
   /** @internal use {@link createClient} */

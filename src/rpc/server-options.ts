@@ -20,10 +20,11 @@ import {
   DEFAULT_SHUTDOWN_GRACE_MS,
   DEFAULT_SLOW_READER_MS,
   DEFAULT_STREAM_WINDOW,
+  DEFAULT_STREAM_WINDOW_BYTES,
   DEFAULT_URGENT_RESERVE,
 } from './defaults.js'
 import type { Interceptor } from './interceptor.js'
-import { checkStreamWindow } from './stream-credit.js'
+import { checkStreamWindow, checkStreamWindowBytes } from './stream-credit.js'
 
 /** Who may connect: any listed principal, uid or gid matches. */
 export type AllowList = Readonly<{
@@ -87,10 +88,18 @@ export type ServerOptions = Readonly<{
   urgentReserve?: number
   /**
    * Input elements of a client or bidi stream that a client may send ahead
-   * of what the handler has consumed (the credit window; memory per stream
-   * is bounded by it times maxBodyBytes). Defaults to 64.
+   * of what the handler has consumed (the credit window), at most. Defaults
+   * to 256.
    */
   streamWindow?: number
+  /**
+   * About how many bytes of input elements a client may send ahead: the
+   * window is sized to this many elements of the average size received,
+   * from 4 to `streamWindow`; it starts at 16, so memory per stream stays
+   * near the larger of this and 16 elements of maxBodyBytes. Defaults to
+   * 256 KiB.
+   */
+  streamWindowBytes?: number
   /** How long close() waits for calls in flight before cancelling them. Defaults to 5000 ms. */
   shutdownGraceMs?: number
   /** How long a server already on `queue` has to answer a probe before its queue is taken over. Defaults to 1000 ms. */
@@ -137,10 +146,12 @@ export function resolveServerOptions(options: ServerOptions, transport: Transpor
     shutdownGraceMs: DEFAULT_SHUTDOWN_GRACE_MS,
     probeTimeoutMs: DEFAULT_PROBE_TIMEOUT_MS,
     streamWindow: DEFAULT_STREAM_WINDOW,
+    streamWindowBytes: DEFAULT_STREAM_WINDOW_BYTES,
     ...rest,
     ...(perPrincipalRate === undefined ? {} : { maxCallsPerSecondPerPrincipal: perPrincipalRate }),
     transport,
   }
   checkStreamWindow(resolved.streamWindow, "the server's")
+  checkStreamWindowBytes(resolved.streamWindowBytes, "the server's")
   return resolved
 }

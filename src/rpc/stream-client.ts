@@ -13,7 +13,7 @@ import { RpcError } from '../protocol/rpc-error.js'
 import { decodeBody, EMPTY, encodeBody, readCredit } from '../protocol/wire.js'
 import type { CallOptions } from './client-options.js'
 import { type Checker, type CompiledMethod, describeViolations, type StreamKind } from './service.js'
-import { CreditGate, checkStreamWindow } from './stream-credit.js'
+import { CreditGate, checkStreamWindow, checkStreamWindowBytes, type WindowLimits } from './stream-credit.js'
 import { StreamInbox } from './stream-inbox.js'
 import type { StreamInput } from './stream-types.js'
 
@@ -45,8 +45,8 @@ export interface StreamLink {
   ): void
   /** The largest element body the server accepts (its maxBodyBytes). */
   maxElementBytes(): number
-  /** The client's output window (ClientOptions.streamWindow). */
-  streamWindow(): number
+  /** The client's output window (ClientOptions.streamWindow and streamWindowBytes). */
+  streamWindow(): WindowLimits
 }
 
 /** The client's streaming calls, by the pending call before it is sent and by call id after. */
@@ -110,12 +110,12 @@ export class ClientStream {
     private readonly name: string,
     kind: StreamKind,
     private readonly inputs: StreamInput<unknown> | undefined,
-    window: number,
+    window: WindowLimits | undefined,
   ) {
     this.gate = kind === 'client' || kind === 'bidi' ? new CreditGate() : undefined
     this.output = streams.link.method(name)?.output
     this.inbox =
-      kind === 'server' || kind === 'bidi'
+      window !== undefined
         ? new StreamInbox<unknown>(window, {
             grant: (n) => this.post(FrameType.CREDIT, encodeBody(n)),
             stopped: () => this.call?.cancel(new RpcError(Code.CANCELLED, `the caller stopped reading '${name}'`)),
@@ -162,7 +162,7 @@ export class ClientStream {
       } else if (this.inbox !== undefined) {
         const body = reassembler.accept(frame)
         if (body === undefined) return
-        this.onElement(decodeBody(body, 'STREAM_DATA'))
+        this.onElement(decodeBody(body, 'STREAM_DATA'), body.byteLength)
       }
     } catch (error) {
       const code = error instanceof ReassemblyError ? Code.RESOURCE_EXHAUSTED : Code.INTERNAL
@@ -170,7 +170,7 @@ export class ClientStream {
     }
   }
 
-  private onElement(element: unknown): void {
+  private onElement(element: unknown, bytes: number): void {
     const output = this.output
     if (output !== undefined && !output.check(element)) {
       const violations = output.violations(element)
@@ -180,7 +180,7 @@ export class ClientStream {
         { violations },
       )
     }
-    if (!this.inbox?.push(element)) throw new Error('the server sent an element without credit')
+    if (!this.inbox?.push(element, bytes)) throw new Error('the server sent an element without credit')
   }
 
   private async pumpInputs(inputs: StreamInput<unknown>): Promise<void> {
@@ -247,6 +247,15 @@ export class ClientStream {
  * stream, the iterable of inputs otherwise. A method the schema does not know
  * is called as a server stream. `deadline` is absolute (epoch ms).
  */
+/** A call's output window: the client's, with the call's own options over it. */
+function callWindow(client: WindowLimits, options: CallOptions, name: string): WindowLimits {
+  const where = `the call to '${name}' has`
+  return {
+    elements: options.streamWindow === undefined ? client.elements : checkStreamWindow(options.streamWindow, where),
+    bytes: options.streamWindowBytes === undefined ? client.bytes : checkStreamWindowBytes(options.streamWindowBytes, where),
+  }
+}
+
 export function openStream(
   streams: ClientStreams,
   name: string,
@@ -257,17 +266,14 @@ export function openStream(
   const kind = streams.link.method(name)?.stream ?? 'server'
   if (kind === 'client') {
     // A client stream reads no outputs: its window is the server's.
-    return new ClientStream(streams, name, kind, input as StreamInput<unknown>, 0).open(null, options, deadline)
+    return new ClientStream(streams, name, kind, input as StreamInput<unknown>, undefined).open(null, options, deadline)
   }
   let iterated = false
   return {
     [Symbol.asyncIterator]: () => {
       if (iterated) throw new TypeError(`a stream of '${name}' can be iterated only once; call the method again`)
       iterated = true
-      const window =
-        options.streamWindow === undefined
-          ? streams.link.streamWindow()
-          : checkStreamWindow(options.streamWindow, `the call to '${name}' has`)
+      const window = callWindow(streams.link.streamWindow(), options, name)
       const inputs = kind === 'bidi' ? (input as StreamInput<unknown>) : undefined
       const stream = new ClientStream(streams, name, kind, inputs, window)
       stream.open(kind === 'bidi' ? null : input, options, deadline).catch(() => undefined)

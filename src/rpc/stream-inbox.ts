@@ -6,7 +6,7 @@
  * @module
  */
 import { Fifo } from '../util/fifo.js'
-import { CreditWindow } from './stream-credit.js'
+import { CreditWindow, type WindowLimits } from './stream-credit.js'
 
 /** What the inbox tells its owner. */
 export interface InboxHooks {
@@ -27,10 +27,10 @@ export class StreamInbox<T> implements AsyncIterable<T> {
   private waiter: { resolve: (step: IteratorResult<T>) => void; reject: (error: unknown) => void } | undefined
 
   constructor(
-    window: number,
+    limits: WindowLimits,
     private readonly hooks: InboxHooks,
   ) {
-    this.credit = new CreditWindow(window)
+    this.credit = new CreditWindow(limits)
   }
 
   /** The credit to grant before the first element: the whole window. */
@@ -48,10 +48,10 @@ export class StreamInbox<T> implements AsyncIterable<T> {
     return this.end !== undefined || this.stoppedByReader
   }
 
-  /** An element arrived. False when the writer had no credit for it: the caller ends the stream. */
-  push(item: T): boolean {
+  /** An element arrived, `bytes` long on the wire. False when the writer had no credit for it: the caller ends the stream. */
+  push(item: T, bytes: number): boolean {
     if (this.ended) return true
-    if (!this.credit.received()) return false
+    if (!this.credit.received(bytes)) return false
     const waiter = this.waiter
     if (waiter !== undefined) {
       this.waiter = undefined

@@ -20,7 +20,7 @@ import type { LazyAbort } from './lazy-abort.js'
 import { runHandler } from './server-intercept.js'
 import { type CompiledMethod, describeViolations, outputMismatch } from './service.js'
 import type { Session } from './session.js'
-import { CreditGate } from './stream-credit.js'
+import { CreditGate, windowLimits } from './stream-credit.js'
 import { StreamInbox } from './stream-inbox.js'
 
 /** Everything a streaming call starts with, as dispatch accepted it. */
@@ -74,7 +74,7 @@ class ServerStream {
     const kind = call.method.stream
     this.gate = kind === 'server' || kind === 'bidi' ? new CreditGate() : undefined
     this.inbox = streamsInput(call.method)
-      ? new StreamInbox<unknown>(call.deps.options.streamWindow, {
+      ? new StreamInbox<unknown>(windowLimits(call.deps.options), {
           grant: (n) => this.post(FrameType.CREDIT, n),
           stopped: () => {},
         })
@@ -145,7 +145,7 @@ class ServerStream {
           violations: method.input.violations(element),
         })
       }
-      if (!this.inbox.push(element))
+      if (!this.inbox.push(element, body.byteLength))
         throw new RpcError(Code.RESOURCE_EXHAUSTED, `client sent an element of '${method.name}' without credit`)
     } catch (error) {
       if (error instanceof ReassemblyError) {

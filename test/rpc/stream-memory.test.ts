@@ -20,6 +20,7 @@ import {
   type Server,
 } from '../../src/index.js'
 import { DEFAULT_STREAM_WINDOW } from '../../src/rpc/defaults.js'
+import { FIRST_WINDOW, SMALLEST_WINDOW } from '../../src/rpc/stream-credit.js'
 import { RecordingProbe, Streams, streamHandlers } from '../fixtures/stream-service.js'
 import { rpcErrorOf } from '../helpers/errors.js'
 import { until } from '../helpers/wait.js'
@@ -127,11 +128,25 @@ describe('credit', () => {
     await iterator.next()
     await settle()
     // The reader took 1: no renewal yet, so the generator stopped after the first window.
-    expect(probe.producedBy.get(t)).toBe(WINDOW)
-    for (let i = 1; i < WINDOW / 2; i++) await iterator.next()
-    await until(() => probe.producedBy.get(t) === WINDOW + WINDOW / 2, 'the renewal let the producer go on')
+    expect(probe.producedBy.get(t)).toBe(FIRST_WINDOW)
+    for (let i = 1; i < FIRST_WINDOW / 2; i++) await iterator.next()
+    // Small elements: the renewal widens the window to the element limit.
+    const widened = FIRST_WINDOW / 2 + WINDOW
+    await until(() => probe.producedBy.get(t) === widened, 'the renewal let the producer go on')
     await settle()
-    expect(probe.producedBy.get(t)).toBe(WINDOW + WINDOW / 2)
+    expect(probe.producedBy.get(t)).toBe(widened)
+    await iterator.return?.()
+  })
+
+  it('large elements get a window of about streamWindowBytes, never under the smallest', async () => {
+    const t = tag()
+    // 2,000-byte elements against a budget of 5,000 bytes: 2 fit, so the window is the smallest, 4.
+    const iterator = client.count({ tag: t, to: 1000, bytes: 2000 }, { streamWindowBytes: 5000 })[Symbol.asyncIterator]()
+    let consumed = 0
+    for (; consumed < 40; consumed++) await iterator.next()
+    await settle()
+    // Credit granted is never taken back: the window shrank from 16 by withholding renewals.
+    expect(probe.producedBy.get(t)).toBe(consumed + SMALLEST_WINDOW)
     await iterator.return?.()
   })
 
@@ -152,10 +167,10 @@ describe('credit', () => {
       await first.return?.()
 
       const byCall = tag()
-      const second = other.count({ tag: byCall, to: 1000 }, { streamWindow: 40 })[Symbol.asyncIterator]()
+      const second = other.count({ tag: byCall, to: 1000 }, { streamWindow: 10 })[Symbol.asyncIterator]()
       await second.next()
       await settle()
-      expect(probe.producedBy.get(byCall)).toBe(40)
+      expect(probe.producedBy.get(byCall)).toBe(10)
       await second.return?.()
 
       probe.holdSum()
@@ -175,6 +190,9 @@ describe('credit', () => {
 
       await expect(collect(other.count({ tag: tag(), to: 3 }, { streamWindow: 0 }))).rejects.toThrow(
         /streamWindow is 0: it must be an integer from 1 to 65535/,
+      )
+      await expect(collect(other.count({ tag: tag(), to: 3 }, { streamWindowBytes: 0 }))).rejects.toThrow(
+        /streamWindowBytes is 0: it must be a positive integer/,
       )
     } finally {
       await other.close()
@@ -196,8 +214,8 @@ describe('credit', () => {
     }
     const result = client.sum(inputs())
     await settle()
-    // The handler has not read anything: the client pulled one window and waits.
-    expect(pulled).toBe(WINDOW)
+    // The handler has not read anything: the client pulled the first window and waits.
+    expect(pulled).toBe(FIRST_WINDOW)
     probe.releaseSum()
     expect(await result).toEqual({ count: 200, total: 19_900, bytes: 0 })
     expect(pulled).toBe(200)

@@ -8,6 +8,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { type Client, Code, createClient } from '../../src/index.js'
 import { DEFAULT_STREAM_WINDOW } from '../../src/rpc/defaults.js'
+import { SMALLEST_WINDOW } from '../../src/rpc/stream-credit.js'
 import { Streams } from '../fixtures/stream-service.js'
 import { runCli, startCli } from '../helpers/cli.js'
 import { rpcErrorOf } from '../helpers/errors.js'
@@ -151,6 +152,26 @@ describe('back-pressure', () => {
     // major collections alone moves the peak by up to about 10 MB.
     const secondHalf = rss.slice(Math.floor(rss.length / 2))
     expect((Math.max(...secondHalf) - Math.min(...secondHalf)) / 1048576).toBeLessThan(16)
+  })
+
+  it('large elements are held to a few in flight: the window is sized by bytes', async () => {
+    const server = await startServer()
+    const client = await connectTo(server)
+    const t = tag('large')
+    const ahead: number[] = []
+    let consumed = 0
+    // 100,000-byte elements: the default 256 KiB budget fits 2, so the window is the smallest, 4 (from a first 16).
+    for await (const item of client.count({ tag: t, to: 120, bytes: 100_000 })) {
+      expect(item.n).toBe(consumed)
+      consumed++
+      if (consumed % 30 !== 0 || consumed === 120) continue
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      const progress = await server.request({ op: 'progress' }, WAIT_MS)
+      ahead.push(((progress.produced as Record<string, number>)[t] ?? 0) - consumed)
+    }
+    expect(consumed).toBe(120)
+    expect(ahead).toHaveLength(3)
+    for (const n of ahead) expect(n).toBeLessThanOrEqual(SMALLEST_WINDOW)
   })
 })
 
