@@ -110,6 +110,7 @@ export class ClientStream {
     private readonly name: string,
     kind: StreamKind,
     private readonly inputs: StreamInput<unknown> | undefined,
+    /** The output window of a server or bidi stream; none for a client stream, which reads no outputs. */
     window: WindowLimits | undefined,
   ) {
     this.gate = kind === 'client' || kind === 'bidi' ? new CreditGate() : undefined
@@ -240,13 +241,6 @@ export class ClientStream {
   }
 }
 
-/**
- * Calls streaming method `name`: for server and bidi streams an AsyncIterable
- * of outputs (the call starts when iteration starts; `break` cancels it), for
- * client streams a promise of the result. `input` is the argument of a server
- * stream, the iterable of inputs otherwise. A method the schema does not know
- * is called as a server stream. `deadline` is absolute (epoch ms).
- */
 /** A call's output window: the client's, with the call's own options over it. */
 function callWindow(client: WindowLimits, options: CallOptions, name: string): WindowLimits {
   const where = `the call to '${name}' has`
@@ -256,6 +250,13 @@ function callWindow(client: WindowLimits, options: CallOptions, name: string): W
   }
 }
 
+/**
+ * Calls streaming method `name`: for server and bidi streams an AsyncIterable
+ * of outputs (the call starts when iteration starts; `break` cancels it), for
+ * client streams a promise of the result. `input` is the argument of a server
+ * stream, the iterable of inputs otherwise. A method the schema does not know
+ * is called as a server stream. `deadline` is absolute (epoch ms).
+ */
 export function openStream(
   streams: ClientStreams,
   name: string,
