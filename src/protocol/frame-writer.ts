@@ -2,7 +2,10 @@
  * Writing frames to one outbound endpoint: bodies larger than a message are
  * split into chunks, and small frames written in the same turn of the event
  * loop share messages (a queue costs one syscall per message, where a
- * socket coalesces writes for free).
+ * socket coalesces writes for free). While the endpoint is full, frames
+ * wait here, not as messages: when room comes back they leave packed as
+ * densely as they fit, so a reader that fell behind catches up in fewer,
+ * fuller messages.
  * @module
  */
 import type { Outbound } from '../transport/transport.js'
@@ -60,6 +63,8 @@ export class FrameWriter {
   private spare: Pending[] = []
   private scheduled = false
   private scheduledLater = false
+  /** A message of this writer waits for room: frames posted meanwhile stay pending until it leaves. */
+  private blocked = false
   private readonly maxChunk: number
   private readonly flushNow = (): void => this.flush()
   private readonly flushLater = (): void => {
@@ -144,6 +149,7 @@ export class FrameWriter {
 
   private flush(): void {
     this.scheduled = false
+    if (this.blocked) return
     const frames = this.pending
     this.pending = this.spare
     let start = 0
@@ -158,15 +164,35 @@ export class FrameWriter {
         size += HEADER_SIZE + next.chunkLength
         end++
       }
-      this.sendMessage(frames, start, end, size, first.priority)
+      const sent = this.sendMessage(frames, start, end, size, first.priority)
       start = end
+      if (!sent) {
+        // The rest wait for room, ahead of anything posted since.
+        const rest = frames.slice(start)
+        for (const frame of this.pending) rest.push(frame)
+        this.pending.length = 0
+        this.pending = rest
+        break
+      }
     }
     frames.length = 0
     this.spare = frames
   }
 
-  /** Sends frames[start, end) as one message of `size` bytes. */
-  private sendMessage(frames: readonly Pending[], start: number, end: number, size: number, priority: number): void {
+  /** After a wait for room: what waited leaves at once, packed, the highest priority first. */
+  private readonly unblock = (): void => {
+    this.blocked = false
+    if (this.pending.length === 0) return
+    putHigherPrioritiesFirst(this.pending)
+    this.flush()
+  }
+
+  /**
+   * Sends frames[start, end) as one message of `size` bytes. Returns false
+   * when the message must wait for room: it then waits in the endpoint,
+   * and this writer holds everything after it until it has left.
+   */
+  private sendMessage(frames: readonly Pending[], start: number, end: number, size: number, priority: number): boolean {
     // A fresh message each time, never a reused one: a transport may keep the
     // bytes it is given (a broker client queues them until it writes).
     const message = Buffer.allocUnsafe(size)
@@ -189,26 +215,48 @@ export class FrameWriter {
         sentNow = this.endpoint.trySend(message, priority)
       } catch (error) {
         for (let i = start; i < end; i++) frames[i]?.done?.(error)
-        return
+        return true
       }
       if (sentNow) {
         for (let i = start; i < end; i++) {
           const frame = frames[i] as Pending
           if (frame.last) frame.done?.()
         }
-        return
+        return true
       }
     }
     // It must wait: its frames need a list of their own (the pending one is reused).
     const waiting = frames.slice(start, end)
     const options = this.options.sendTimeoutMs === undefined ? { priority } : { priority, timeoutMs: this.options.sendTimeoutMs }
+    this.blocked = true
     this.endpoint.send(message, options).then(
       () => {
         for (const frame of waiting) if (frame.last) frame.done?.()
+        this.unblock()
       },
       (error: unknown) => {
         for (const frame of waiting) frame.done?.(error)
+        this.unblock()
       },
     )
+    return false
+  }
+}
+
+/**
+ * Orders frames that waited for room by priority, highest first, keeping
+ * the order within each (a call's frames share one priority, so each call
+ * keeps its order): an urgent reply posted while bulk ones waited must not
+ * leave behind them, as it would not have in the kernel's queue.
+ */
+function putHigherPrioritiesFirst(frames: Pending[]): void {
+  let ordered = true
+  for (let i = 1; i < frames.length && ordered; i++) {
+    ordered = (frames[i] as Pending).priority <= (frames[i - 1] as Pending).priority
+  }
+  if (!ordered) {
+    const sorted = frames.map((frame, index) => ({ frame, index }))
+    sorted.sort((a, b) => b.frame.priority - a.frame.priority || a.index - b.index)
+    for (let i = 0; i < sorted.length; i++) frames[i] = (sorted[i] as { frame: Pending }).frame
   }
 }

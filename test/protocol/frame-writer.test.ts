@@ -165,12 +165,37 @@ describe('FrameWriter over a bounded in-memory endpoint', () => {
       await sleep(0)
     }
     expect(written).toBe(2)
-    expect(lane.waitingSends).toBe(3)
+    // One message waits in the endpoint; the rest wait here as frames.
+    expect(lane.waitingSends).toBe(1)
     const received: number[] = []
     listener.requests.consume((data) => forEachFrame(data, (frame) => received.push(frame.callId)))
     await Promise.all(writes)
     await sleep(0)
     expect(received).toEqual([1, 2, 3, 4, 5])
+    await listener.close()
+  })
+
+  it('packs the frames that waited for room into full messages, the highest priority first', async () => {
+    const { listener, lane } = await fullLane(1)
+    const writer = new FrameWriter(lane)
+    await writer.write(header(1), bytes(200))
+    // The endpoint is full: call 2 waits in it, and each later body, posted in a turn of its own, waits here.
+    const writes = [writer.write(header(2), bytes(10))]
+    for (let id = 3; id <= 8; id++) {
+      await sleep(0)
+      writes.push(writer.write(header(id), bytes(10), id === 7 ? 1 : 0))
+    }
+    expect(lane.waitingSends).toBe(1)
+    const messages: number[][] = []
+    listener.requests.consume((data) => {
+      const calls: number[] = []
+      forEachFrame(data, (frame) => calls.push(frame.callId))
+      messages.push(calls)
+    })
+    await Promise.all(writes)
+    await sleep(0)
+    // The frames that waited leave in one message per priority (not one per turn), the urgent one first.
+    expect(messages).toEqual([[1], [2], [7], [3, 4, 5, 6, 8]])
     await listener.close()
   })
 
