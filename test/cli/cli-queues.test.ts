@@ -9,6 +9,7 @@ import { chownSync } from 'node:fs'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { isMqueueMounted } from '../../src/cli/queue-listing.js'
 import { createClient, kernelLimits, MessageQueue, queueCost } from '../../src/index.js'
+import { DEFAULT_REPLY_MAX_MESSAGES, DEFAULT_REPLY_MESSAGE_SIZE } from '../../src/internal.js'
 import { startToolbox, Toolbox } from '../fixtures/cli-service.js'
 import { runCli, runCliJson } from '../helpers/cli.js'
 import { queueExists, trackQueue, uniqueQueueName, useQueueGuard } from '../helpers/queues.js'
@@ -86,8 +87,8 @@ describe.skipIf(!mounted)(`mqrpc ls${mounted ? '' : ` (skipped: ${needsMount})`}
         belongsTo: `reply queue of pid ${process.pid} (alive)`,
         pid: process.pid,
         pidAlive: true,
-        maxMessages: 10,
-        messageSize: 1024,
+        maxMessages: DEFAULT_REPLY_MAX_MESSAGES,
+        messageSize: DEFAULT_REPLY_MESSAGE_SIZE,
       })
 
       const { code: tableCode, stdout } = await runCli(['ls'])
@@ -146,7 +147,8 @@ interface Doctor {
 
 describe('mqrpc doctor', () => {
   const limits = kernelLimits()
-  const planBytes = (clients: number) => 2 * queueCost(10, 8192) + clients * queueCost(10, 1024)
+  const planBytes = (clients: number) =>
+    2 * queueCost(10, 8192) + clients * queueCost(DEFAULT_REPLY_MAX_MESSAGES, DEFAULT_REPLY_MESSAGE_SIZE)
 
   it('reports the kernel limits, the mount, and the budget in use', async () => {
     const { code, json } = await runCliJson<Doctor>(['doctor', '--json'])

@@ -9,6 +9,7 @@ import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { Code, kernelLimits, MessageQueue, queueCost, type RpcError, type SessionInfo } from '../../src/index.js'
+import { DEFAULT_REPLY_MAX_MESSAGES, DEFAULT_REPLY_MESSAGE_SIZE } from '../../src/internal.js'
 import { secHandlers } from '../fixtures/sec-service.js'
 import { FrameType, pack, rawFrame } from '../fixtures/sec-wire.js'
 import { queueExists, trackQueue, uniqueQueueName } from '../helpers/queues.js'
@@ -231,9 +232,9 @@ describe('time limits', () => {
     expect(server.sessionCount).toBe(1)
     await until(() => ticks === events, 'the other client got every event')
     expect(await other.add({ a: 3, b: 4 })).toBe(7)
-    // The stopped client had ten messages' worth (its queue's slots) waiting.
+    // The stopped client had its queue's slots' worth of messages waiting, one event each.
     child.send('ticks')
-    expect(await child.waitForLine(/^ticks /)).toBe('ticks [10]')
+    expect(await child.waitForLine(/^ticks /)).toBe(`ticks [${DEFAULT_REPLY_MAX_MESSAGES}]`)
   })
 })
 
@@ -259,7 +260,7 @@ describe('the queue budget', () => {
   it('40 clients with default reply queues fit beside a server with default queues in one user’s RLIMIT_MSGQUEUE', async () => {
     const budget = kernelLimits().rlimitMsgqueue ?? 819_200
     const server = queueCost(10, 8192) * 2
-    const clients = queueCost(10, 1024) * 40
+    const clients = queueCost(DEFAULT_REPLY_MAX_MESSAGES, DEFAULT_REPLY_MESSAGE_SIZE) * 40
     expect(server + clients).toBeLessThanOrEqual(budget)
     // Run it for real, all of it as one user. As nobody when we can: that
     // user's budget is not shared with the other test files (root's is).
@@ -290,7 +291,7 @@ describe('the queue budget', () => {
         .find((l) => l.startsWith('reply '))
         ?.slice('reply '.length) as string
       const q = MessageQueue.open(reply, { access: 'write' })
-      expect(q.attributes()).toMatchObject({ maxMessages: 10, messageSize: 1024 })
+      expect(q.attributes()).toMatchObject({ maxMessages: DEFAULT_REPLY_MAX_MESSAGES, messageSize: DEFAULT_REPLY_MESSAGE_SIZE })
       expect(q.owner().uid).toBe(asUser ?? process.getuid?.())
       await q.close()
     }
