@@ -258,7 +258,7 @@ async function idlers(config: { address: string; sessions: number }): Promise<vo
   const ended = terminated()
   const clients = []
   // Small reply queues: idle sessions need no room, and a hundred default
-  // ones (5 x 2 KiB each) would use up one user's RLIMIT_MSGQUEUE budget.
+  // ones (10 x 1 KiB each) would use up one user's RLIMIT_MSGQUEUE budget.
   const small = { replyMaxMessages: 2, replyMessageSize: 512 }
   for (let i = 0; i < config.sessions; i++) clients.push(await createClient(Echo, { queue: config.address, ...small }))
   console.log('open')

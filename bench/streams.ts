@@ -45,9 +45,9 @@ const QUICK: Settings = { runs: 3, seconds: 0.2, warmup: 1000, minElements: 500,
 
 /**
  * The rows: the mqrpc stream as a client opens it by default (reply queue
- * messages of 2 KiB, so a 4 KiB element takes three messages and the five
- * slots hold one or two elements), the same with `replyMessageSize: 8192`
- * (what a client expecting large replies sets), and the socket baseline.
+ * messages of 1 KiB, so a 4 KiB element takes five messages and the ten
+ * slots hold two elements), the same with `replyMessageSize: 8192` (what a
+ * client expecting large replies sets), and the socket baseline.
  */
 const VARIANTS = [
   { id: 'mqrpc', contender: 'mqrpc', label: 'mqrpc server stream' },

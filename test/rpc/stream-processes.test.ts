@@ -68,7 +68,7 @@ describe('each stream kind, end to end', () => {
     expect(answers).toHaveLength(500)
     expect(answers[499]).toEqual({ n: 500, twice: 1000 })
 
-    // 5000-byte elements through a 2048-byte reply queue; 20,000-byte inputs through a 2048-byte request queue.
+    // 5000-byte elements through a 1024-byte reply queue; 20,000-byte inputs through a 2048-byte request queue.
     const big = []
     for await (const item of client.count({ tag: tag('big'), to: 20, bytes: 5000 })) big.push(item)
     expect(big.map((item) => item.pad?.byteLength)).toEqual(Array(20).fill(5000))
