@@ -101,7 +101,8 @@ export class FrameWriter {
    */
   post(header: FrameHeader, body: Uint8Array, priority = 0, callback?: WriteCallback): void {
     this.enqueue(header, body, priority, callback)
-    if (!this.scheduled) {
+    // While blocked, unblock() flushes: a flush scheduled now would find nothing to do.
+    if (!this.scheduled && !this.blocked) {
       this.scheduled = true
       queuePromiseJob(this.flushNow)
     }
@@ -116,7 +117,7 @@ export class FrameWriter {
    */
   postLater(header: FrameHeader, body: Uint8Array, priority = 0, callback?: WriteCallback): void {
     this.enqueue(header, body, priority, callback)
-    if (!this.scheduled && !this.scheduledLater) {
+    if (!this.scheduled && !this.scheduledLater && !this.blocked) {
       this.scheduledLater = true
       setImmediate(this.flushLater)
     }
@@ -183,7 +184,8 @@ export class FrameWriter {
   private readonly unblock = (): void => {
     this.blocked = false
     if (this.pending.length === 0) return
-    putHigherPrioritiesFirst(this.pending)
+    // Stable (as every Array sort is since ES2019): each priority keeps its order.
+    this.pending.sort(higherPriorityFirst)
     this.flush()
   }
 
@@ -244,19 +246,9 @@ export class FrameWriter {
 }
 
 /**
- * Orders frames that waited for room by priority, highest first, keeping
- * the order within each (a call's frames share one priority, so each call
- * keeps its order): an urgent reply posted while bulk ones waited must not
- * leave behind them, as it would not have in the kernel's queue.
+ * Orders frames that waited for room, highest priority first. A call's
+ * frames share one priority, so each call keeps its order; an urgent reply
+ * posted while bulk ones waited must not leave behind them, as it would
+ * not have in the kernel's queue.
  */
-function putHigherPrioritiesFirst(frames: Pending[]): void {
-  let ordered = true
-  for (let i = 1; i < frames.length && ordered; i++) {
-    ordered = (frames[i] as Pending).priority <= (frames[i - 1] as Pending).priority
-  }
-  if (!ordered) {
-    const sorted = frames.map((frame, index) => ({ frame, index }))
-    sorted.sort((a, b) => b.frame.priority - a.frame.priority || a.index - b.index)
-    for (let i = 0; i < sorted.length; i++) frames[i] = (sorted[i] as { frame: Pending }).frame
-  }
-}
+const higherPriorityFirst = (a: Pending, b: Pending): number => b.priority - a.priority
