@@ -9,7 +9,12 @@ import { chownSync } from 'node:fs'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { isMqueueMounted } from '../../src/cli/queue-listing.js'
 import { createClient, kernelLimits, MessageQueue, queueCost } from '../../src/index.js'
-import { DEFAULT_REPLY_MAX_MESSAGES, DEFAULT_REPLY_MESSAGE_SIZE } from '../../src/internal.js'
+import {
+  DEFAULT_REPLY_MAX_MESSAGES,
+  DEFAULT_REPLY_MESSAGE_SIZE,
+  DEFAULT_SERVICE_MAX_MESSAGES,
+  DEFAULT_SERVICE_MESSAGE_SIZE,
+} from '../../src/internal.js'
 import { startToolbox, Toolbox } from '../fixtures/cli-service.js'
 import { runCli, runCliJson } from '../helpers/cli.js'
 import { queueExists, trackQueue, uniqueQueueName, useQueueGuard } from '../helpers/queues.js'
@@ -148,7 +153,8 @@ interface Doctor {
 describe('mqrpc doctor', () => {
   const limits = kernelLimits()
   const planBytes = (clients: number) =>
-    2 * queueCost(10, 8192) + clients * queueCost(DEFAULT_REPLY_MAX_MESSAGES, DEFAULT_REPLY_MESSAGE_SIZE)
+    2 * queueCost(DEFAULT_SERVICE_MAX_MESSAGES, DEFAULT_SERVICE_MESSAGE_SIZE) +
+    clients * queueCost(DEFAULT_REPLY_MAX_MESSAGES, DEFAULT_REPLY_MESSAGE_SIZE)
 
   it('reports the kernel limits, the mount, and the budget in use', async () => {
     const { code, json } = await runCliJson<Doctor>(['doctor', '--json'])

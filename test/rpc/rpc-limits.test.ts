@@ -9,7 +9,12 @@ import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { Code, kernelLimits, MessageQueue, queueCost, type RpcError, type SessionInfo } from '../../src/index.js'
-import { DEFAULT_REPLY_MAX_MESSAGES, DEFAULT_REPLY_MESSAGE_SIZE } from '../../src/internal.js'
+import {
+  DEFAULT_REPLY_MAX_MESSAGES,
+  DEFAULT_REPLY_MESSAGE_SIZE,
+  DEFAULT_SERVICE_MAX_MESSAGES,
+  DEFAULT_SERVICE_MESSAGE_SIZE,
+} from '../../src/internal.js'
 import { secHandlers } from '../fixtures/sec-service.js'
 import { FrameType, pack, rawFrame } from '../fixtures/sec-wire.js'
 import { queueExists, trackQueue, uniqueQueueName } from '../helpers/queues.js'
@@ -259,7 +264,7 @@ function nobodyCanRunFixtures(): boolean {
 describe('the queue budget', () => {
   it('40 clients with default reply queues fit beside a server with default queues in one user’s RLIMIT_MSGQUEUE', async () => {
     const budget = kernelLimits().rlimitMsgqueue ?? 819_200
-    const server = queueCost(10, 8192) * 2
+    const server = queueCost(DEFAULT_SERVICE_MAX_MESSAGES, DEFAULT_SERVICE_MESSAGE_SIZE) * 2
     const clients = queueCost(DEFAULT_REPLY_MAX_MESSAGES, DEFAULT_REPLY_MESSAGE_SIZE) * 40
     expect(server + clients).toBeLessThanOrEqual(budget)
     // Run it for real, all of it as one user. As nobody when we can: that
@@ -277,7 +282,10 @@ describe('the queue budget', () => {
     await serverProcess.waitForLine('ready', 20_000)
     const requests = MessageQueue.open(queue, { access: 'write' })
     try {
-      expect(requests.attributes()).toMatchObject({ maxMessages: 10, messageSize: 8192 })
+      expect(requests.attributes()).toMatchObject({
+        maxMessages: DEFAULT_SERVICE_MAX_MESSAGES,
+        messageSize: DEFAULT_SERVICE_MESSAGE_SIZE,
+      })
       expect(requests.owner().uid).toBe(asUser ?? process.getuid?.())
     } finally {
       await requests.close()
