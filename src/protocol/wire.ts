@@ -3,41 +3,13 @@
  * shape checks on the way in: a peer's bytes are never trusted.
  * @module
  */
-import { Decoder, Encoder } from '@msgpack/msgpack'
 import { pooledCopy } from '../util/pooled-copy.js'
 import { Code } from './code.js'
+import { decoder, encoder } from './msgpack.js'
 import { RpcError } from './rpc-error.js'
 
 /** The protocol version a HELLO names: the same number as every frame header's version byte. */
 export { PROTOCOL_VERSION } from './frame.js'
-
-// One encoder and decoder per process: msgpack-javascript reuses their
-// buffers, and JavaScript runs one encode at a time.
-const encoder = new Encoder({ useBigInt64: false, ignoreUndefined: true })
-const decoder = withBinaryCopies(new Decoder())
-
-type DecodeBinary = (this: Decoder, byteLength: number, headOffset: number) => Uint8Array
-
-/**
- * Bodies are decoded where they arrived, a receive buffer that the next
- * message overwrites (src/protocol/reassembly.ts), so the decoder must not
- * hand out binary fields as views of it, as msgpack-javascript does: each
- * becomes a copy with memory of its own (whose `.buffer` holds nothing
- * else). msgpack-javascript has no option for it; its Decoder reads every
- * `bin` (and extension payload) through `decodeBinary`, which this wraps on
- * the one instance (test/protocol/wire.test.ts checks it still does).
- */
-function withBinaryCopies(target: Decoder): Decoder {
-  const view = Reflect.get(target, 'decodeBinary') as DecodeBinary | undefined
-  if (typeof view !== 'function') {
-    throw new Error('@msgpack/msgpack Decoder has no decodeBinary: this version is not one mqrpc supports')
-  }
-  const copy: DecodeBinary = function (this: Decoder, byteLength, headOffset) {
-    return view.call(this, byteLength, headOffset).slice()
-  }
-  Reflect.set(target, 'decodeBinary', copy)
-  return target
-}
 
 /** Encodes a body; the result is the caller's to keep. */
 export function encodeBody(value: unknown): Uint8Array {

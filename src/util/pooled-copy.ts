@@ -9,7 +9,7 @@
  * A copy's `.buffer` is its whole slab, other copies included: whoever
  * hands copies to code that should not see the others keeps a SlabCopier
  * of its own. (Received bodies are not copied here: they are decoded where
- * they arrived, binary fields copied out one by one, src/protocol/wire.ts.)
+ * they arrived, binary fields copied out one by one, src/protocol/msgpack.ts.)
  * @module
  */
 

@@ -1,0 +1,57 @@
+/**
+ * The tuned msgpack codec (src/protocol/msgpack.ts): strings through the
+ * engine's UTF-8 codec must give the bytes and values the library's own
+ * encoder and decoder give, on either side of the length where the codec
+ * changes, and the library's checks must still answer bad input.
+ */
+import { decode as libraryDecode, encode as libraryEncode } from '@msgpack/msgpack'
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { decodeBody, encodeBody } from '../../src/protocol/wire.js'
+
+// Well-formed UTF-16 (no lone surrogates, which each codec replaces its own way), around the 16-byte switch and past 200.
+const text = fc.oneof(
+  fc.string({ unit: 'grapheme', maxLength: 40 }),
+  fc.string({ unit: 'grapheme-ascii', minLength: 10, maxLength: 24 }),
+  fc.string({ unit: 'grapheme', minLength: 150, maxLength: 400 }),
+)
+const value = fc.letrec((tie) => ({
+  node: fc.oneof(
+    { depthSize: 'small' },
+    text,
+    fc.integer(),
+    fc.array(tie('node'), { maxLength: 4 }),
+    fc.dictionary(text, tie('node'), { maxKeys: 4 }),
+  ),
+})).node
+
+describe('msgpack strings through the engine codec', () => {
+  it('encodes every value to the bytes the library would, and decodes them back', () => {
+    fc.assert(
+      fc.property(value, (v) => {
+        const bytes = encodeBody(v)
+        expect(Buffer.from(bytes).equals(Buffer.from(libraryEncode(v, { ignoreUndefined: true })))).toBe(true)
+        expect(decodeBody(bytes, 'REQUEST')).toEqual(v)
+        expect(libraryDecode(bytes)).toEqual(v)
+      }),
+      { numRuns: 300 },
+    )
+  })
+
+  it('keeps strings that span the switch and the longest header (str 8, 16, 32) intact', () => {
+    for (const length of [15, 16, 17, 31, 32, 255, 256, 65_535, 65_536, 70_000]) {
+      const s = 'é'.repeat(length >> 1) + 'x'.repeat(length & 1)
+      const bytes = encodeBody({ s, n: 1 })
+      expect(decodeBody(bytes, 'REQUEST')).toEqual({ s, n: 1 })
+      expect(Buffer.from(bytes).equals(Buffer.from(libraryEncode({ s, n: 1 })))).toBe(true)
+    }
+  })
+
+  it('decodes malformed UTF-8 in a long string to U+FFFD, and a string cut short to a clear error', () => {
+    // fixstr of 20 bytes: 19 x and a lone continuation byte.
+    const malformed = new Uint8Array([0xb4, ...Buffer.from('x'.repeat(19)), 0x80])
+    expect(decodeBody(malformed, 'REQUEST')).toBe(`${'x'.repeat(19)}\uFFFD`)
+    const cut = encodeBody('y'.repeat(40)).subarray(0, 30)
+    expect(() => decodeBody(cut, 'REQUEST')).toThrow(/REQUEST body is not valid msgpack/)
+  })
+})
