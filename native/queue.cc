@@ -293,22 +293,6 @@ class Queue : public Napi::ObjectWrap<Queue> {
     return static_cast<long>(count);
   }
 
-  // The read as the poll wakes us. A drain ends with a read that finds the
-  // queue empty (the only way to know it is), a system call as dear as the
-  // read that found the message. In a ping-pong, one call at a time, every
-  // wake finds exactly one message, so once kLoneWakes wakes in a row have,
-  // a wake reads one message and skips that last read: the poll is
-  // level-triggered, so a message left behind wakes us again at once. Every
-  // kProbeEvery-th wake still reads on, so that a backlog that builds up
-  // (more than one message per wake) turns the skipping off.
-  long DrainOnWake() {
-    bool lone = lone_wakes_ >= kLoneWakes && ++wakes_since_probe_ < kProbeEvery;
-    if (!lone) wakes_since_probe_ = 0;
-    long n = Drain(lone ? 1 : drain_max_);
-    if (!lone) lone_wakes_ = n == 1 ? lone_wakes_ + 1 : 0;
-    return n;
-  }
-
   // receiveMany(max) -> count: up to `max` waiting messages into the slots
   // bound by bindReceive, so a burst costs one crossing into C++ instead of
   // one per message. Returns 0 when the queue is empty.
@@ -452,7 +436,7 @@ class Queue : public Napi::ObjectWrap<Queue> {
     long drained = -1;
     int receive_errno = 0;
     if (status >= 0 && (mask & kReadable) && self->drain_max_ > 0) {
-      long n = self->DrainOnWake();
+      long n = self->Drain(self->drain_max_);
       if (n >= 0) drained = n;
       else receive_errno = static_cast<int>(-n);
     }
@@ -492,11 +476,6 @@ class Queue : public Napi::ObjectWrap<Queue> {
   Napi::FunctionReference callback_;
   // Messages read in OnReady before the callback runs (0: the callback reads).
   size_t drain_max_ = 0;
-  // DrainOnWake: wakes in a row that found exactly one message, and wakes since the last full drain.
-  static constexpr unsigned kLoneWakes = 4;
-  static constexpr unsigned kProbeEvery = 8;
-  unsigned lone_wakes_ = 0;
-  unsigned wakes_since_probe_ = 0;
   // The receive slots of bindReceive, and the references that keep them alive.
   Napi::ObjectReference bound_buffer_;
   Napi::ObjectReference bound_lengths_;

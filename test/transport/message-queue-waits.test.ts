@@ -473,32 +473,3 @@ describe('drainNow from within the consumer', () => {
     }
   })
 })
-
-describe('consume after a ping-pong', () => {
-  it('wakes that found one message each, then a burst: every message handed out once, in order', async () => {
-    // After a few wakes with one message each, the addon reads one message
-    // per wake and leaves the check for more to the (level-triggered) poll,
-    // checking only every few wakes: a burst must still come out whole.
-    const p = pair('lone-wakes', 10, 64)
-    try {
-      const seen: number[] = []
-      p.reader.consume((data) => {
-        seen.push(Buffer.from(data).readUInt32LE(0))
-      })
-      for (let i = 0; i < 20; i++) {
-        p.writer.trySend(seqMessage(i))
-        await until(() => seen.length === i + 1, `message ${i} handed out`)
-      }
-      for (let burst = 0; burst < 3; burst++) {
-        const first = 100 * (burst + 1)
-        for (let i = 0; i < 10; i++) expect(p.writer.trySend(seqMessage(first + i))).toBe(true)
-        await until(() => seen.length === 20 + 10 * (burst + 1), `burst ${burst} handed out`)
-      }
-      await sleep(20)
-      const bursts = [100, 200, 300].flatMap((first) => Array.from({ length: 10 }, (_, i) => first + i))
-      expect(seen).toEqual([...Array.from({ length: 20 }, (_, i) => i), ...bursts])
-    } finally {
-      await p.dispose()
-    }
-  })
-})
