@@ -10,11 +10,13 @@
  * - Strings longer than {@link SHORT_STRING_BYTES} go through the engine's
  *   own UTF-8 codec. msgpack-javascript does strings of up to 200 bytes
  *   (50 characters when encoding, and every string's length) in a
- *   JavaScript loop; in Node 20 that costs about 350 ns for a 64-byte
- *   string each way, where TextDecoder and TextEncoder take under 100 and
- *   Buffer.byteLength 30: a tenth of a small call's CPU on each side. (A
- *   side effect: malformed UTF-8 in such strings decodes to U+FFFD, as it
- *   already did in longer strings, instead of to the raw byte values.)
+ *   JavaScript loop; in Node 20 a 64-byte string took it about 350 ns to
+ *   decode and, with one accented letter, 570 to encode, against 85 for
+ *   TextDecoder and 190 for Buffer.byteLength with TextEncoder's
+ *   encodeInto: a sixth of the server's instructions per small call
+ *   (bench/analysis.md, the tenth session). (A side effect: malformed
+ *   UTF-8 in such strings decodes to U+FFFD, as it already did in longer
+ *   strings, instead of to the raw byte values.)
  *
  * msgpack-javascript has options for neither. Its Decoder reads every `bin`
  * and extension payload through `decodeBinary`, and every string through
@@ -22,8 +24,8 @@
  * `encodeString`. These are wrapped on the one instance of each, and
  * checked here when the module loads, so that a version of the library
  * that renamed them fails at once with a clear message
- * (test/protocol/msgpack.test.ts checks the results against the library's
- * own).
+ * (test/protocol/wire.test.ts checks the copies, msgpack.test.ts the
+ * strings against the library's own results).
  * @module
  */
 import { Decoder, Encoder } from '@msgpack/msgpack'
