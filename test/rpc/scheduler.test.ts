@@ -5,7 +5,7 @@
  * idle() for close().
  */
 import { describe, expect, it } from 'vitest'
-import { OWNER_TURN, Scheduler, type Task } from '../../src/rpc/scheduler.js'
+import { BULK_STARTS_PER_RUN, OWNER_TURN, Scheduler, type Task } from '../../src/rpc/scheduler.js'
 
 /** A task that runs until the test ends it, and records when it started. */
 class Job implements Task {
@@ -195,7 +195,9 @@ describe('Scheduler fairness and pacing', () => {
   it('lets the jobs of started calls run between starts, so their replies do not wait for every start', async () => {
     const events: string[] = []
     const scheduler = new Scheduler({ concurrency: 100, urgentReserve: 0, pollLanes: () => undefined })
-    for (let i = 0; i < 20; i++) {
+    // More calls than one run starts, each submitted in the same synchronous turn.
+    const calls = BULK_STARTS_PER_RUN + 4
+    for (let i = 0; i < calls; i++) {
       scheduler.submit({
         urgent: false,
         owner: `o${i}`,
@@ -207,8 +209,8 @@ describe('Scheduler fairness and pacing', () => {
       })
     }
     await scheduler.idle()
-    expect(events.filter((e) => e.startsWith('start'))).toHaveLength(20)
-    expect(events.indexOf('reply 0')).toBeLessThan(events.indexOf('start 19'))
+    expect(events.filter((e) => e.startsWith('start'))).toHaveLength(calls)
+    expect(events.indexOf('reply 0')).toBeLessThan(events.indexOf(`start ${calls - 1}`))
   })
 })
 
