@@ -184,7 +184,9 @@ describe.each([mqCase(), natsCase()])('RPC over $name', (tc: TransportCase) => {
     const client = await connectLab(tc, address)
     const done: (number | undefined)[] = []
     const pad = new Uint8Array(64)
-    const bulk = Array.from({ length: 40 }, (_, seq) =>
+    // 60 calls of 20 ms: on a loaded machine this process may notice the
+    // first answers late (with 40, a CI run once saw only 19 still waiting).
+    const bulk = Array.from({ length: 60 }, (_, seq) =>
       client.spin({ seq, ms: 20, pad, replyBytes: 0 }).then((result) => {
         done[seq] = result.done
         return result
