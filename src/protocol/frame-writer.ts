@@ -8,6 +8,7 @@
  * fuller messages.
  * @module
  */
+import { Buffer } from 'node:buffer'
 import type { Outbound } from '../transport/transport.js'
 import { queuePromiseJob } from '../util/promise-job.js'
 import { ViewCache } from '../util/view-cache.js'
@@ -16,7 +17,7 @@ import { encodeFrame, type FrameHeader, HEADER_SIZE, writeHeader } from './frame
 interface Pending {
   readonly header: FrameHeader
   readonly body: Uint8Array
-  /** `body.byteLength`, read once (each read goes through V8's generic property lookup in Node 20). */
+  /** `body.length`, kept beside the body for the packing loops. */
   readonly bodyLength: number
   readonly offset: number
   readonly chunkLength: number
@@ -124,7 +125,7 @@ export class FrameWriter {
   }
 
   private enqueue(header: FrameHeader, body: Uint8Array, priority: number, callback: WriteCallback | undefined): void {
-    const length = body.byteLength
+    const length = body.length
     const done = callback === undefined || length <= this.maxChunk ? callback : once(callback)
     let offset = 0
     do {

@@ -18,6 +18,7 @@
  * ```
  * @module
  */
+import { Buffer } from 'node:buffer'
 import { ViewCache } from '../util/view-cache.js'
 
 export const PROTOCOL_VERSION = 1
@@ -107,9 +108,9 @@ export function writeHeader(
 }
 
 /** Encodes one whole frame (header and the given chunk of the body). */
-export function encodeFrame(header: FrameHeader, body: Uint8Array, offset = 0, chunkLength = body.byteLength): Buffer {
+export function encodeFrame(header: FrameHeader, body: Uint8Array, offset = 0, chunkLength = body.length): Buffer {
   const frame = Buffer.allocUnsafe(HEADER_SIZE + chunkLength)
-  writeHeader(new DataView(frame.buffer, frame.byteOffset, frame.byteLength), 0, header, body.byteLength, offset, chunkLength)
+  writeHeader(new DataView(frame.buffer, frame.byteOffset, frame.byteLength), 0, header, body.length, offset, chunkLength)
   frame.set(body.subarray(offset, offset + chunkLength), HEADER_SIZE)
   return frame
 }
@@ -122,9 +123,9 @@ const receivedViews = new ViewCache()
  * first malformed header; frames before it have already been delivered.
  */
 export function forEachFrame(message: Uint8Array, onFrame: (frame: Frame) => void): void {
-  // Read once: in Node 20 each read of a typed array's byteLength here went
-  // through V8's generic property lookup, twice per frame.
-  const length = message.byteLength
+  // `length`, not `byteLength` (docs/ARCHITECTURE.md, "Reading typed arrays
+  // on hot paths"); `buffer` and `byteOffset` are read once per message.
+  const length = message.length
   if (length === 0) throw new FrameError('empty message: a message holds at least one 28-byte frame header', 'truncated')
   // `view` spans the whole buffer: `at` runs from `base` to `end`, the
   // message's place in it.

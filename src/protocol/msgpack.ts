@@ -1,6 +1,6 @@
 /**
  * The process's one msgpack encoder and decoder (msgpack-javascript reuses
- * their buffers, and JavaScript runs one encode at a time), with two
+ * their buffers, and JavaScript runs one encode at a time), with three
  * changes to how that library works:
  *
  * - Binary fields are copies. Bodies are decoded where they arrived, a
@@ -17,17 +17,27 @@
  *   (bench/analysis.md, the tenth session). (A side effect: malformed
  *   UTF-8 in such strings decodes to U+FFFD, as it already did in longer
  *   strings, instead of to the raw byte values.)
+ * - The decoder's per-body work reads what V8 can read inline: map keys go
+ *   to the library's key cache, and a new body's buffer is taken, without
+ *   the reads of `byteLength` that V8 in Node 20 makes generic lookups
+ *   (docs/ARCHITECTURE.md, "Reading typed arrays on hot paths"); its pool
+ *   of per-level states is kept between bodies instead of emptied (`length
+ *   = 0`, a store V8 does not optimize, and the states made again). About
+ *   1,000 instructions of the echo server's 22,600 per call (the eleventh
+ *   session).
  *
- * msgpack-javascript has options for neither. Its Decoder reads every `bin`
- * and extension payload through `decodeBinary`, and every string through
- * `decodeUtf8String`; its Encoder writes every string through
- * `encodeString`. These are wrapped on the one instance of each, and
- * checked here when the module loads, so that a version of the library
- * that renamed them fails at once with a clear message
- * (test/protocol/wire.test.ts checks the copies, msgpack.test.ts the
- * strings against the library's own results).
+ * msgpack-javascript has options for none of these. Its Decoder reads every
+ * `bin` and extension payload through `decodeBinary`, every string through
+ * `decodeUtf8String`, starts each body with `reinitializeState` and
+ * `setBuffer`; its Encoder writes every string through `encodeString`.
+ * These are replaced on the one instance of each, and checked here when the
+ * module loads, so that a version of the library that renamed them fails
+ * at once with a clear message (test/protocol/wire.test.ts checks the
+ * copies, msgpack.test.ts the strings against the library's own results
+ * and a body after one that failed part-way).
  * @module
  */
+import { Buffer } from 'node:buffer'
 import { Decoder, Encoder } from '@msgpack/msgpack'
 
 /** Up to this many bytes, msgpack-javascript's JavaScript loops beat a call into the engine's codec (measured in Node 20). */
@@ -36,12 +46,25 @@ const SHORT_STRING_BYTES = 16
 /** The parts of a Decoder the wrappers use: private in its types, stable across 3.x. */
 interface DecoderInternals {
   bytes: Uint8Array
+  view: DataView
   pos: number
+  totalPos: number
+  headByte: number
+  readonly stack: { stackHeadPosition: number; reset(): void }
   readonly maxStrLength: number
+  readonly keyDecoder: {
+    canBeCached(byteLength: number): boolean
+    decode(bytes: Uint8Array, at: number, byteLength: number): string
+  } | null
   stateIsMapKey(): boolean
   decodeBinary(byteLength: number, headOffset: number): Uint8Array
   decodeUtf8String(byteLength: number, headOffset: number): string
+  reinitializeState(): void
+  setBuffer(buffer: ArrayLike<number> | ArrayBufferView | ArrayBufferLike): void
 }
+
+/** The Decoder's `headByte` between values (its HEAD_BYTE_REQUIRED). */
+const HEAD_BYTE_REQUIRED = -1
 
 /** The parts of an Encoder the wrapper uses. */
 interface EncoderInternals {
@@ -53,6 +76,8 @@ interface EncoderInternals {
 }
 
 const textDecoder = new TextDecoder()
+/** TextDecoder.decode's options, always this object: its default is one V8 reads through a generic lookup. */
+const WHOLE_INPUT = { stream: false }
 const textEncoder = new TextEncoder()
 
 /** One of the library's own methods on `target`, or a clear error if this version has none. */
@@ -68,27 +93,66 @@ function tunedDecoder(target: Decoder): Decoder {
   const view = method<DecoderInternals>(target, 'decodeBinary') as DecoderInternals['decodeBinary']
   const loopDecode = method<DecoderInternals>(target, 'decodeUtf8String') as DecoderInternals['decodeUtf8String']
   method<DecoderInternals>(target, 'stateIsMapKey')
+  const anySetBuffer = method<DecoderInternals>(target, 'setBuffer') as DecoderInternals['setBuffer']
+  method<DecoderInternals>(target, 'reinitializeState')
+  const internals = target as unknown as DecoderInternals
+  if (
+    typeof internals.stack?.stackHeadPosition !== 'number' ||
+    internals.headByte !== HEAD_BYTE_REQUIRED ||
+    typeof internals.keyDecoder?.canBeCached !== 'function' ||
+    typeof internals.keyDecoder.decode !== 'function'
+  ) {
+    throw new Error(
+      '@msgpack/msgpack has no Decoder stack pool, head byte or key cache as mqrpc knows them: this version is not one mqrpc supports',
+    )
+  }
   const copyBinary: DecoderInternals['decodeBinary'] = function (this: DecoderInternals, byteLength, headOffset) {
     return view.call(this, byteLength, headOffset).slice()
   }
   const decodeString: DecoderInternals['decodeUtf8String'] = function (this: DecoderInternals, byteLength, headOffset) {
     const start = this.pos + headOffset
     const end = start + byteLength
-    // Map keys keep the library's cache; the library's checks answer strings over its limit or past the end.
-    if (
-      byteLength <= SHORT_STRING_BYTES ||
-      byteLength > this.maxStrLength ||
-      end > this.bytes.byteLength ||
-      this.stateIsMapKey()
-    ) {
-      return loopDecode.call(this, byteLength, headOffset)
+    // The library's own method answers strings over its limit or past the
+    // end (with its errors), short strings, and keys its cache cannot hold;
+    // it reads `bytes.byteLength` (see setBuffer below), so keys, two or
+    // more per body, go to the cache from here.
+    if (byteLength > this.maxStrLength || end > this.bytes.length) return loopDecode.call(this, byteLength, headOffset)
+    let value: string
+    if (this.stateIsMapKey()) {
+      const keys = this.keyDecoder
+      if (keys === null || !keys.canBeCached(byteLength)) return loopDecode.call(this, byteLength, headOffset)
+      value = keys.decode(this.bytes, start, byteLength)
+    } else {
+      if (byteLength <= SHORT_STRING_BYTES) return loopDecode.call(this, byteLength, headOffset)
+      value = textDecoder.decode(this.bytes.subarray(start, end), WHOLE_INPUT)
     }
-    const value = textDecoder.decode(this.bytes.subarray(start, end))
     this.pos = end
     return value
   }
+  // The library empties its pool of per-level states before every body
+  // (`stack.length = 0`, a store V8 cannot optimize, and the states are
+  // made again); a body that decoded to the end has released them all.
+  const reinitializeState: DecoderInternals['reinitializeState'] = function (this: DecoderInternals) {
+    this.totalPos = 0
+    this.headByte = HEAD_BYTE_REQUIRED
+    if (this.stack.stackHeadPosition !== -1) this.stack.reset() // a body that failed part-way
+  }
+  // The library's setBuffer takes any array-like and reads `byteLength`,
+  // which V8 in Node 20 looks up generically (docs/ARCHITECTURE.md,
+  // "Reading typed arrays on hot paths"); bodies are Uint8Arrays.
+  const setBuffer: DecoderInternals['setBuffer'] = function (this: DecoderInternals, buffer) {
+    if (!(buffer instanceof Uint8Array)) {
+      anySetBuffer.call(this, buffer)
+      return
+    }
+    this.bytes = buffer
+    this.view = new DataView(buffer.buffer, buffer.byteOffset, buffer.length)
+    this.pos = 0
+  }
   Reflect.set(target, 'decodeBinary', copyBinary)
   Reflect.set(target, 'decodeUtf8String', decodeString)
+  Reflect.set(target, 'reinitializeState', reinitializeState)
+  Reflect.set(target, 'setBuffer', setBuffer)
   return target
 }
 

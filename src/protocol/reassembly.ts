@@ -49,8 +49,8 @@ interface Partial {
 /** `partial.bytes`, grown (if need be) to hold `more` bytes past what was received. */
 function roomFor(partial: Partial, more: number): Uint8Array {
   const needed = partial.received + more
-  if (needed <= partial.bytes.byteLength) return partial.bytes
-  const grown = new Uint8Array(Math.min(partial.bodyLength, Math.max(needed, partial.bytes.byteLength * 2)))
+  if (needed <= partial.bytes.length) return partial.bytes
+  const grown = new Uint8Array(Math.min(partial.bodyLength, Math.max(needed, partial.bytes.length * 2)))
   grown.set(partial.bytes.subarray(0, partial.received))
   partial.bytes = grown
   return grown
@@ -121,7 +121,7 @@ export class Reassembler {
         type,
       )
     }
-    const chunkLength = chunk.byteLength
+    const chunkLength = chunk.length
     if (offset === 0 && chunkLength === bodyLength) {
       // The common case, a whole body in one frame: no map to touch unless
       // a partial body of this key was left (a sender that restarted it).

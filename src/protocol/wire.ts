@@ -22,7 +22,7 @@ export function encodeBody(value: unknown): Uint8Array {
  * Nothing decoded refers to `bytes`: they may be reused once this returns.
  */
 export function decodeBody(bytes: Uint8Array, what: string): unknown {
-  if (bytes.byteLength === 0) return undefined
+  if (bytes.length === 0) return undefined
   try {
     return decoder.decode(bytes)
   } catch (error) {

@@ -33,10 +33,10 @@ export function Binary(options: BinaryOptions = {}): TUnsafe<Uint8Array> {
   })
   return Type.Refine(
     schema,
-    (value: unknown) => value instanceof Uint8Array && value.byteLength >= minBytes && value.byteLength <= maxBytes,
+    (value: unknown) => value instanceof Uint8Array && value.length >= minBytes && value.length <= maxBytes,
     (value: unknown) =>
       value instanceof Uint8Array
-        ? `must be between ${minBytes} and ${maxBytes} bytes, got ${value.byteLength}`
+        ? `must be between ${minBytes} and ${maxBytes} bytes, got ${value.length}`
         : 'must be binary data (Uint8Array)',
   ) as TUnsafe<Uint8Array>
 }

@@ -336,11 +336,11 @@ export class ServiceClient<S extends AnyService> extends ListenedEmitter<ClientE
       call.reject(new RpcError(Code.INVALID_ARGUMENT, `input of '${call.method}' cannot be encoded: ${(error as Error).message}`))
       return
     }
-    if (body.byteLength > this.maxRequestBytes) {
+    if (body.length > this.maxRequestBytes) {
       call.reject(
         new RpcError(
           Code.RESOURCE_EXHAUSTED,
-          `input of '${call.method}' is ${body.byteLength} bytes; the server accepts at most ${this.maxRequestBytes} (its maxBodyBytes)`,
+          `input of '${call.method}' is ${body.length} bytes; the server accepts at most ${this.maxRequestBytes} (its maxBodyBytes)`,
         ),
       )
       return

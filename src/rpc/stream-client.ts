@@ -163,7 +163,7 @@ export class ClientStream {
       } else if (this.inbox !== undefined) {
         const body = reassembler.accept(frame)
         if (body === undefined) return
-        this.onElement(decodeBody(body, 'STREAM_DATA'), body.byteLength)
+        this.onElement(decodeBody(body, 'STREAM_DATA'), body.length)
       }
     } catch (error) {
       const code = error instanceof ReassemblyError ? Code.RESOURCE_EXHAUSTED : Code.INTERNAL
@@ -201,10 +201,10 @@ export class ClientStream {
         }
         const body = encodeBody(step.value)
         const limit = this.streams.link.maxElementBytes()
-        if (body.byteLength > limit) {
+        if (body.length > limit) {
           throw new RpcError(
             Code.RESOURCE_EXHAUSTED,
-            `input element of '${this.name}' is ${body.byteLength} bytes; the server accepts at most ${limit} (its maxBodyBytes)`,
+            `input element of '${this.name}' is ${body.length} bytes; the server accepts at most ${limit} (its maxBodyBytes)`,
           )
         }
         this.post(FrameType.STREAM_DATA, body, true)

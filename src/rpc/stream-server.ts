@@ -145,7 +145,7 @@ class ServerStream {
           violations: method.input.violations(element),
         })
       }
-      if (!this.inbox.push(element, body.byteLength))
+      if (!this.inbox.push(element, body.length))
         throw new RpcError(Code.RESOURCE_EXHAUSTED, `client sent an element of '${method.name}' without credit`)
     } catch (error) {
       if (error instanceof ReassemblyError) {

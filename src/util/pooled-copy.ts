@@ -31,7 +31,7 @@ export class SlabCopier {
    * alive, as a pooled Buffer does). A plain Uint8Array, not a Buffer.
    */
   copy(bytes: Uint8Array): Uint8Array {
-    const length = bytes.byteLength
+    const length = bytes.length
     // An empty body (a HEALTH call's input, say) is no reason to make a slab.
     if (length === 0 || length > this.largestShared) return new Uint8Array(bytes)
     if (this.slab === undefined || this.used + length > this.slabBytes) {

@@ -59,4 +59,15 @@ describe('msgpack strings through the engine codec', () => {
     const cut = encodeBody('y'.repeat(40)).subarray(0, 30)
     expect(() => decodeBody(cut, 'REQUEST')).toThrow(/REQUEST body is not valid msgpack/)
   })
+
+  it('decodes a body whole after one that failed part-way, nested maps and arrays included', () => {
+    // The decoder keeps its per-level states between bodies; a failed body must leave none behind.
+    const nested = { a: [1, { b: 'x'.repeat(30), c: [2, 3] }], d: { e: 'short' } }
+    const bytes = encodeBody(nested)
+    for (let cutAt = 1; cutAt < bytes.length; cutAt++) {
+      expect(() => decodeBody(bytes.subarray(0, cutAt), 'REQUEST')).toThrow(/REQUEST body is not valid msgpack/)
+      expect(decodeBody(encodeBody([{ k: 1 }, 'y'.repeat(20)]), 'REQUEST')).toEqual([{ k: 1 }, 'y'.repeat(20)])
+      expect(decodeBody(Buffer.from(bytes), 'REQUEST')).toEqual(nested)
+    }
+  })
 })
