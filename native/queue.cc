@@ -23,6 +23,7 @@
 
 #include <fcntl.h>
 #include <mqueue.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -65,6 +66,7 @@ class Queue : public Napi::ObjectWrap<Queue> {
                            InstanceAccessor<&Queue::IsOpen>("isOpen"),
                            // send, receiveMany and watch are each queue's own (BindHotMethods).
                            InstanceMethod<&Queue::BindReceive>("bindReceive"),
+                           InstanceMethod<&Queue::PairWith>("pairWith"),
                            InstanceMethod<&Queue::GetAttr>("getattr"),
                            InstanceMethod<&Queue::SetAttr>("setattr"),
                            InstanceMethod<&Queue::Fstat>("fstat"),
@@ -171,6 +173,8 @@ class Queue : public Napi::ObjectWrap<Queue> {
   // errno of a failed mq_close, or 0.
   int ReleaseResources() {
     watcher_.Close();
+    partner_ = nullptr;
+    partner_ref_.Reset();
     if (fd_ == kNoQueue) return 0;
     int err = mq_close(fd_) == 0 ? 0 : errno;
     fd_ = kNoQueue;
@@ -208,6 +212,7 @@ class Queue : public Napi::ObjectWrap<Queue> {
   void BindHotMethods(Napi::Env env, Napi::Object self) {
     Bind<&Queue::Send>(env, self, "send");
     Bind<&Queue::ReceiveMany>(env, self, "receiveMany");
+    Bind<&Queue::PairWaiting>(env, self, "pairWaiting");
     Bind<&Queue::Watch>(env, self, "watch");
   }
 
@@ -309,6 +314,44 @@ class Queue : public Napi::ObjectWrap<Queue> {
       return env.Undefined();
     }
     return Napi::Number::New(env, static_cast<double>(count));
+  }
+
+  // pairWith(other): the queue pairWaiting() also looks at (a service's
+  // other lane). Held strongly until this queue is released, so the pointer
+  // stays good; a released partner's descriptor is -1, which poll() skips.
+  Napi::Value PairWith(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsObject()) {
+      ThrowType(env, "pairWith(queue)");
+      return env.Undefined();
+    }
+    Napi::Object other = info[0].As<Napi::Object>();
+    partner_ = Napi::ObjectWrap<Queue>::Unwrap(other);
+    if (partner_ == nullptr) return env.Undefined();  // Unwrap threw
+    partner_ref_.Reset(other, 1);
+    return env.Undefined();
+  }
+
+  // pairWaiting() -> bits: whether this queue (1) and its partner (2) have a
+  // message waiting, in one poll() where reading each would be two failing
+  // receives when both are empty. An error or a closed descriptor sets the
+  // bit, so that the read which follows reports it.
+  Napi::Value PairWaiting(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    struct pollfd fds[2] = {{fd_, POLLIN, 0}, {partner_ == nullptr ? kNoQueue : partner_->fd_, POLLIN, 0}};
+    int n;
+    do {
+      n = poll(fds, 2, 0);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+      ThrowErrno(env, errno, "poll");
+      return env.Undefined();
+    }
+    int bits = 0;
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].revents != 0) bits |= 1 << i;
+    }
+    return Napi::Number::New(env, bits);
   }
 
   // getattr() -> [flags, maxMessages, messageSize, currentMessages]
@@ -477,6 +520,9 @@ class Queue : public Napi::ObjectWrap<Queue> {
   // Messages read in OnReady before the callback runs (0: the callback reads).
   size_t drain_max_ = 0;
   // The receive slots of bindReceive, and the references that keep them alive.
+  // The other lane of pairWith, and the reference that keeps it alive.
+  Queue* partner_ = nullptr;
+  Napi::ObjectReference partner_ref_;
   Napi::ObjectReference bound_buffer_;
   Napi::ObjectReference bound_lengths_;
   Napi::ObjectReference bound_priorities_;

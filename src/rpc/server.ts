@@ -89,10 +89,13 @@ export class Server<S extends AnyService> {
     this.scheduler = new Scheduler({
       concurrency: options.concurrency,
       urgentReserve: options.urgentReserve,
-      pollLanes: () => {
-        urgent.readNow?.()
-        listener.requests.readNow?.()
-      },
+      pollLanes:
+        listener.readNow !== undefined
+          ? () => listener.readNow?.()
+          : () => {
+              urgent.readNow?.()
+              listener.requests.readNow?.()
+            },
     })
     const health = new HealthState(service.name)
     this.healthState = health

@@ -161,6 +161,14 @@ export interface Listener {
   readonly requests: Inbound
   /** The urgent lane: urgent calls, which must not wait behind bulk ones. */
   readonly urgent: Inbound
+  /**
+   * Reads what is waiting now on either lane, the urgent one first, as each
+   * lane's `readNow` would; offered where the transport can tell which
+   * lanes have something with one check (a `poll()` of both queues), so
+   * that the scheduler's reads between bulk calls cost one system call
+   * when both lanes are empty, not two.
+   */
+  readNow?(): void
   /** Removes the service's addresses, so new clients fail fast and a new server may start; idempotent. */
   withdraw(): void
   /** Withdraws, stops delivering and releases the lanes. */

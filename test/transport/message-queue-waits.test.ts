@@ -473,3 +473,30 @@ describe('drainNow from within the consumer', () => {
     }
   })
 })
+
+describe('waitingInPair', () => {
+  it('tells which of two paired queues has a message, and skips a partner once it is closed', async () => {
+    const first = pair('pair-first')
+    const second = pair('pair-second')
+    try {
+      first.reader.pairWith(second.reader)
+      expect(first.reader.waitingInPair()).toBe(0)
+      second.writer.trySend(seqMessage(1))
+      expect(first.reader.waitingInPair()).toBe(2)
+      first.writer.trySend(seqMessage(2))
+      expect(first.reader.waitingInPair()).toBe(3)
+      expect(first.reader.tryReceive()?.data.readUInt32LE(0)).toBe(2)
+      expect(second.reader.tryReceive()?.data.readUInt32LE(0)).toBe(1)
+      expect(first.reader.waitingInPair()).toBe(0)
+      // The readiness is the kernel's: a message another process put there counts too.
+      expect((await spawnFixture('peer.ts', ['write', second.name, '1']).exited).code).toBe(0)
+      expect(first.reader.waitingInPair()).toBe(2)
+      first.writer.trySend(seqMessage(3))
+      await second.reader.close()
+      expect(first.reader.waitingInPair()).toBe(1)
+    } finally {
+      await first.dispose()
+      await second.dispose()
+    }
+  })
+})

@@ -219,6 +219,25 @@ export class MessageQueue implements AsyncIterable<Message> {
     if (this.consumer !== undefined && !this.closed && !this.draining) this.drainToConsumer()
   }
 
+  /**
+   * Pairs this queue with `other` (a service's two lanes), so that
+   * waitingInPair() checks both with one system call where reading each
+   * would take two when both are empty.
+   */
+  pairWith(other: MessageQueue): void {
+    this.native.pairWith(other.native)
+  }
+
+  /** Whether this queue (bit 1) and the one paired with it (bit 2) have a message waiting now. */
+  waitingInPair(): number {
+    if (this.closed) return 0
+    try {
+      return this.native.pairWaiting()
+    } catch (error) {
+      throw toMqError(error, { queue: this.name, access: this.access })
+    }
+  }
+
   /** Iterates over received messages; ends when the queue is closed. */
   async *[Symbol.asyncIterator](): AsyncIterator<Message> {
     while (!this.closed) {

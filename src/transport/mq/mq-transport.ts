@@ -186,9 +186,17 @@ export function mqTransport(): Transport {
           }
         }
       }
+      requests.pairWith(urgent)
+      const requestLane = new QueueInbound(requests)
+      const urgentLane = new QueueInbound(urgent)
       return {
-        requests: new QueueInbound(requests),
-        urgent: new QueueInbound(urgent),
+        requests: requestLane,
+        urgent: urgentLane,
+        readNow() {
+          const waiting = requests.waitingInPair()
+          if ((waiting & 2) !== 0) urgentLane.readNow()
+          if ((waiting & 1) !== 0) requestLane.readNow()
+        },
         withdraw,
         async close() {
           withdraw()

@@ -34,6 +34,10 @@ export interface NativeQueue {
   bindReceive(buffer: Uint8Array, slotSize: number, lengths: Int32Array, priorities: Uint32Array): void
   /** Receives up to `max` messages into the bound slots; returns how many (0 when empty). */
   receiveMany(max: number): number
+  /** Pairs this queue with `other` for pairWaiting (held until this one is released). */
+  pairWith(other: NativeQueue): void
+  /** Whether this queue (1) and its pair (2) have a message waiting: one poll() of both. */
+  pairWaiting(): number
   /** [flags, maxMessages, messageSize, currentMessages] */
   getattr(): [number, number, number, number]
   /** Sets mq_flags; returns the previous attributes. */
