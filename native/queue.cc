@@ -519,10 +519,10 @@ class Queue : public Napi::ObjectWrap<Queue> {
   Napi::FunctionReference callback_;
   // Messages read in OnReady before the callback runs (0: the callback reads).
   size_t drain_max_ = 0;
-  // The receive slots of bindReceive, and the references that keep them alive.
   // The other lane of pairWith, and the reference that keeps it alive.
   Queue* partner_ = nullptr;
   Napi::ObjectReference partner_ref_;
+  // The receive slots of bindReceive, and the references that keep them alive.
   Napi::ObjectReference bound_buffer_;
   Napi::ObjectReference bound_lengths_;
   Napi::ObjectReference bound_priorities_;
