@@ -17,8 +17,6 @@ import { encodeFrame, type FrameHeader, HEADER_SIZE, writeHeader } from './frame
 interface Pending {
   readonly header: FrameHeader
   readonly body: Uint8Array
-  /** `body.length`, kept beside the body for the packing loops. */
-  readonly bodyLength: number
   readonly offset: number
   readonly chunkLength: number
   readonly priority: number
@@ -131,7 +129,7 @@ export class FrameWriter {
     do {
       const chunkLength = Math.min(this.maxChunk, length - offset)
       const last = offset + chunkLength >= length
-      this.pending.push({ header, body, bodyLength: length, offset, chunkLength, priority, last, done })
+      this.pending.push({ header, body, offset, chunkLength, priority, last, done })
       offset += chunkLength
     } while (offset < length)
   }
@@ -204,9 +202,9 @@ export class FrameWriter {
     let at = 0
     for (let i = start; i < end; i++) {
       const frame = frames[i] as Pending
-      writeHeader(view, base + at, frame.header, frame.bodyLength, frame.offset, frame.chunkLength)
+      writeHeader(view, base + at, frame.header, frame.body.length, frame.offset, frame.chunkLength)
       message.set(
-        frame.chunkLength === frame.bodyLength ? frame.body : frame.body.subarray(frame.offset, frame.offset + frame.chunkLength),
+        frame.chunkLength === frame.body.length ? frame.body : frame.body.subarray(frame.offset, frame.offset + frame.chunkLength),
         at + HEADER_SIZE,
       )
       at += HEADER_SIZE + frame.chunkLength
