@@ -24,21 +24,23 @@
  *   of per-level states is kept between bodies instead of emptied (`length
  *   = 0`, a store V8 does not optimize, and the states made again). About
  *   1,000 instructions of the echo server's 22,600 per call (the eleventh
- *   session).
+ *   session). Its numbers are read through one BodyView instead of a
+ *   DataView made for each body (body-view.ts).
  *
  * msgpack-javascript has options for none of these. Its Decoder reads every
  * `bin` and extension payload through `decodeBinary`, every string through
  * `decodeUtf8String`, starts each body with `reinitializeState` and
  * `setBuffer`; its Encoder writes every string through `encodeString`.
  * These are replaced on the one instance of each, and checked here when the
- * module loads, so that a version of the library that renamed them fails
+ * module loads (the numbers by decoding a body of each kind both ways), so that a version of the library that renamed them fails
  * at once with a clear message (test/protocol/wire.test.ts checks the
  * copies, msgpack.test.ts the strings against the library's own results
  * and a body after one that failed part-way).
  * @module
  */
 import { Buffer } from 'node:buffer'
-import { Decoder, Encoder } from '@msgpack/msgpack'
+import { Decoder, Encoder, decode as libraryDecode, encode as libraryEncode } from '@msgpack/msgpack'
+import { BodyView } from './body-view.js'
 
 /** Up to this many bytes, msgpack-javascript's JavaScript loops beat a call into the engine's codec (measured in Node 20). */
 const SHORT_STRING_BYTES = 16
@@ -46,7 +48,7 @@ const SHORT_STRING_BYTES = 16
 /** The parts of a Decoder the wrappers use: private in its types, stable across 3.x. */
 interface DecoderInternals {
   bytes: Uint8Array
-  view: DataView
+  view: DataView | BodyView
   pos: number
   totalPos: number
   headByte: number
@@ -137,23 +139,63 @@ function tunedDecoder(target: Decoder): Decoder {
     this.headByte = HEAD_BYTE_REQUIRED
     if (this.stack.stackHeadPosition !== -1) this.stack.reset() // a body that failed part-way
   }
-  // The library's setBuffer takes any array-like and reads `byteLength`,
-  // which V8 in Node 20 looks up generically (docs/ARCHITECTURE.md,
-  // "Reading typed arrays on hot paths"); bodies are Uint8Arrays.
+  // The library's setBuffer takes any array-like, reads `byteLength`, and
+  // makes a DataView per body; bodies are Uint8Arrays, read through one
+  // BodyView (body-view.ts says why). Anything else becomes a Uint8Array
+  // the library's way first.
+  const bodyView = new BodyView()
   const setBuffer: DecoderInternals['setBuffer'] = function (this: DecoderInternals, buffer) {
-    if (!(buffer instanceof Uint8Array)) {
+    let bytes: Uint8Array
+    if (buffer instanceof Uint8Array) {
+      bytes = buffer
+    } else {
       anySetBuffer.call(this, buffer)
-      return
+      bytes = this.bytes
     }
-    this.bytes = buffer
-    this.view = new DataView(buffer.buffer, buffer.byteOffset, buffer.length)
+    this.bytes = bytes
+    bodyView.show(bytes)
+    this.view = bodyView
     this.pos = 0
   }
   Reflect.set(target, 'decodeBinary', copyBinary)
   Reflect.set(target, 'decodeUtf8String', decodeString)
   Reflect.set(target, 'reinitializeState', reinitializeState)
   Reflect.set(target, 'setBuffer', setBuffer)
+  checkNumbers(target)
   return target
+}
+
+/** Every kind of number msgpack has: each width of integer, and floats (the fractions also as 32-bit floats). */
+const INTEGERS = [0, 127, 128, 255, 256, 65_535, 65_536, 2 ** 32 - 1, 2 ** 32, 2 ** 53 - 1, -1, -32, -33, -128, -129]
+const FRACTIONS = [0.5, -1.25, 3.4e38, Number.NaN, Number.NEGATIVE_INFINITY, -0]
+
+/**
+ * Decodes a body of every kind of number with `tuned` and with the
+ * library's own decoder, when this module loads: a version of the library
+ * that reads bodies through a DataView method BodyView lacks, or reads
+ * them another way, fails here with a clear message instead of decoding
+ * wrongly. Each number is a body of its own: numbers in an array would
+ * teach the decoder's array code, shared by every body, element kinds
+ * that requests never have, and slow it (a megamorphic store per body).
+ */
+function checkNumbers(tuned: Decoder): void {
+  const bodies = [
+    ...[...INTEGERS, ...INTEGERS.map((n) => -n - 2 ** 31), ...FRACTIONS].map((n) => libraryEncode(n)),
+    ...FRACTIONS.map((n) => libraryEncode(n, { forceFloat32: true })),
+  ]
+  for (const body of bodies) {
+    let ours: unknown
+    try {
+      ours = tuned.decode(body)
+    } catch (error) {
+      ours = error
+    }
+    if (!Object.is(ours, libraryDecode(body))) {
+      throw new Error(
+        `@msgpack/msgpack decodes numbers in a way mqrpc's BodyView does not serve (${String(ours)}): this version is not one mqrpc supports`,
+      )
+    }
+  }
 }
 
 function tunedEncoder(target: Encoder): Encoder {

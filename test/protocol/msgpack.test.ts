@@ -60,6 +60,38 @@ describe('msgpack strings through the engine codec', () => {
     expect(() => decodeBody(cut, 'REQUEST')).toThrow(/REQUEST body is not valid msgpack/)
   })
 
+  it('reads every number width as the library does, from a body anywhere in its buffer, and a number cut short to a clear error', () => {
+    // The decoder reads numbers through one BodyView (src/protocol/body-view.ts), not a DataView per body.
+    const number = fc.oneof(
+      fc.integer(),
+      fc.maxSafeInteger(),
+      fc.double(),
+      fc.float().map((f) => ({ f32: f })),
+      fc.bigInt({ min: -(2n ** 63n), max: 2n ** 64n - 1n }).map((big) => ({ big: Number(big) })),
+    )
+    fc.assert(
+      fc.property(fc.array(number, { maxLength: 6 }), fc.nat({ max: 9 }), (values, offset) => {
+        const plain = values.map((v) => (typeof v === 'number' ? v : 'big' in v ? v.big : v.f32))
+        const floats32 = values.flatMap((v) => (typeof v === 'object' && 'f32' in v ? [v.f32] : []))
+        for (const body of [libraryEncode(plain), libraryEncode(floats32, { forceFloat32: true })]) {
+          const placed = new Uint8Array(offset + body.length + 3).fill(0xcc)
+          placed.set(body, offset)
+          const decoded = decodeBody(placed.subarray(offset, offset + body.length), 'REPLY') as number[]
+          expect(decoded.length).toBe((libraryDecode(body) as number[]).length)
+          for (const [i, n] of (libraryDecode(body) as number[]).entries()) expect(Object.is(decoded[i], n)).toBe(true)
+          for (let cutAt = 1; cutAt < body.length; cutAt++) {
+            expect(() => decodeBody(placed.subarray(offset, offset + cutAt), 'REPLY')).toThrow(/REPLY body is not valid msgpack/)
+          }
+        }
+      }),
+      { numRuns: 200 },
+    )
+    // uint 32 cut after two of its four bytes: the error says where and how long the body is.
+    expect(() => decodeBody(new Uint8Array([0xce, 0x01, 0x02]), 'REPLY')).toThrow(
+      'REPLY body is not valid msgpack: it ends inside a 4-byte value at byte 1 (the body is 3 bytes)',
+    )
+  })
+
   it('decodes a body whole after one that failed part-way, nested maps and arrays included', () => {
     // The decoder keeps its per-level states between bodies; a failed body must leave none behind.
     const nested = { a: [1, { b: 'x'.repeat(30), c: [2, 3] }], d: { e: 'short' } }
