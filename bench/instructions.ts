@@ -17,7 +17,10 @@
  * native speed, so the batches the server sees vary a little); compare two
  * builds in alternating runs.
  *
- *   node --import tsx bench/instructions.ts [--calls N] [--warmup N] [--elements N] [--profile DIR] [--only mqrpc|socket]
+ *   node --import tsx bench/instructions.ts [--calls N] [--warmup N] [--in-flight N] [--elements N] [--profile DIR] [--only mqrpc|socket]
+ *
+ * `--in-flight 1` counts a server answering one call at a time (each call
+ * then pays a wake-up of its own); `--elements 0` skips the stream count.
  *
  * Then a stream server is counted the same way per 64-byte element of a
  * server stream (see countStreamFor: one stream of `elements`, the third
@@ -107,14 +110,20 @@ async function countServer(
 }
 
 /** Counts one contender's server per echo call. */
-async function countFor(id: string, warmup: number, calls: number, profileDir?: string): Promise<InstructionsRow> {
+async function countFor(
+  id: string,
+  warmup: number,
+  calls: number,
+  inFlight: number,
+  profileDir?: string,
+): Promise<InstructionsRow> {
   const server = { role: 'server', script: 'rpc-peer', config: { contender: id } } as const
   const units = { count: calls, per: 'call' }
   const perCall = await countServer(id, server, units, { dir: profileDir, name: id }, async ({ run, count }) => {
     // One client, counted only after its own warm-up: a new session's first
     // calls (the handshake, the JIT re-optimizing for its objects) are not
     // the steady state this figure is for.
-    const client = run.spawn('counted', { contender: id, address: run.address, warmup, calls, inFlight: 32 }, [])
+    const client = run.spawn('counted', { contender: id, address: run.address, warmup, calls, inFlight }, [])
     await client.waitFor('warm', 600_000)
     await count(() => {
       client.tell('count')
@@ -192,6 +201,7 @@ export default async function instructions(argv: readonly string[] = []): Promis
       calls: { type: 'string', default: '20000' },
       warmup: { type: 'string', default: '20000' },
       elements: { type: 'string', default: '20000' },
+      'in-flight': { type: 'string', default: '32' },
       quick: { type: 'boolean', default: false },
       profile: { type: 'string' },
       only: { type: 'string' },
@@ -209,12 +219,16 @@ export default async function instructions(argv: readonly string[] = []): Promis
   Run.cleanUpOnSignals()
   const warmup = Number(values.warmup)
   const calls = Number(values.calls)
-  console.log(`instructions per echo call on the server (callgrind), ${calls} calls after ${warmup} of warm-up, 32 in flight`)
+  const inFlight = Number(values['in-flight'])
+  console.log(
+    `instructions per echo call on the server (callgrind), ${calls} calls after ${warmup} of warm-up, ${inFlight} in flight`,
+  )
   const rows: InstructionsRow[] = []
   const ids = values.only === undefined ? ['mqrpc', 'socket'] : [values.only]
-  for (const id of ids) rows.push(await countFor(id, warmup, calls, values.profile))
+  for (const id of ids) rows.push(await countFor(id, warmup, calls, inFlight, values.profile))
   printRatio(rows, 'call')
   const elements = Number(values.elements)
+  if (elements === 0) return { instructions: rows }
   console.log(`instructions per ${STREAM_BYTES}-byte stream element on the server (callgrind), ${elements} elements`)
   const streamRows: StreamInstructionsRow[] = []
   for (const id of ids) streamRows.push(await countStreamFor(id, elements, values.profile))
