@@ -3,8 +3,9 @@
  *
  *   server  {contender, address, concurrency?, sessions?}
  *           serves the bench methods, prints "ready", closes on SIGTERM.
- *   client  {contender, address, warmup, calls, inFlight[], warmupSeconds, seconds, sizes[]}
- *           one call at a time, then each in-flight count for `seconds`,
+ *   client  {contender, address, warmup, warmupMaxSeconds, calls, inFlight[], warmupSeconds, seconds, sizes[]}
+ *           one call at a time (after `warmup` calls or `warmupMaxSeconds`,
+ *           whichever ends first), then each in-flight count for `seconds`,
  *           then each body size one at a time; prints a ClientResult.
  *   swarm   {contender, address, inFlight, warmupSeconds, seconds}
  *           warms up, prints "ready", waits for "go" on stdin, keeps
@@ -132,6 +133,7 @@ async function oneAtATime(echo: () => Promise<void>, calls: number): Promise<num
 async function client(
   config: Target & {
     warmup: number
+    warmupMaxSeconds: number
     calls: number
     inFlight: readonly number[]
     warmupSeconds: number
@@ -142,7 +144,8 @@ async function client(
   const peer = await connect(config)
   try {
     const echo = echoOf(peer, PAYLOAD)
-    for (let i = 0; i < config.warmup; i++) await echo()
+    const warmEnd = now() + config.warmupMaxSeconds * 1000
+    for (let i = 0; i < config.warmup && now() < warmEnd; i++) await echo()
     const server0 = await serverCpuUs(peer)
     const client0 = cpuUs()
     const samples = await oneAtATime(echo, config.calls)

@@ -39,7 +39,14 @@ interface Settings {
   /** Rounds of every contender in turn; each figure is the median over them. */
   readonly rounds: number
   readonly calls: number
+  /**
+   * Warm-up calls one at a time before those timed, or as many as fit in
+   * `warmupMaxSeconds`: the JIT goes on compiling a contender's hot path
+   * for some 20,000 small calls, and a window inside that measures the
+   * compiler (bench/analysis.md, the twelfth session).
+   */
   readonly warmup: number
+  readonly warmupMaxSeconds: number
   readonly seconds: number
   readonly warmupSeconds: number
   readonly inFlight: readonly number[]
@@ -51,7 +58,8 @@ interface Settings {
 const FULL: Settings = {
   rounds: 3,
   calls: 5000,
-  warmup: 1000,
+  warmup: 30_000,
+  warmupMaxSeconds: 3,
   seconds: 2,
   warmupSeconds: 0.5,
   inFlight: [32, 64],
@@ -64,6 +72,7 @@ const QUICK: Settings = {
   rounds: 1,
   calls: 300,
   warmup: 100,
+  warmupMaxSeconds: 0.2,
   seconds: 0.4,
   warmupSeconds: 0.1,
   inFlight: [32, 64],
@@ -85,6 +94,7 @@ async function contenderRun(c: Contender, placement: Placement, settings: Settin
         ...target,
         calls: settings.calls,
         warmup: settings.warmup,
+        warmupMaxSeconds: settings.warmupMaxSeconds,
         seconds: settings.seconds,
         warmupSeconds: settings.warmupSeconds,
         inFlight: settings.inFlight,
@@ -167,7 +177,7 @@ export default async function rpc(argv: readonly string[] = []): Promise<Partial
   const wanted = values.contenders?.split(',')
   const contenders = wanted === undefined ? ready : ready.filter((c) => wanted.includes(c.id))
   console.log(
-    `rpc echo: ~64-byte request, ${settings.calls} calls one at a time after ${settings.warmup} warm-up, then ` +
+    `rpc echo: ~64-byte request, ${settings.calls} calls one at a time after ${settings.warmup} warm-up (at most ${settings.warmupMaxSeconds} s), then ` +
       `${settings.inFlight.join(' and ')} in flight for ${settings.seconds} s each, then ${CLIENT_PROCESSES} client ` +
       `processes at once; bodies of ${SIZES.join(', ')} bytes one at a time; server and clients are separate processes; ` +
       `${settings.rounds} round(s) of every contender in turn, each figure the median over them`,
