@@ -2,16 +2,24 @@
  * What keeps a client alive, and what ends one dropped without close()
  * (issue 12, item 5), as a socket is kept by what waits on it.
  *
- * A client is held strongly, by a module-level set, only while something
- * waits on it: a call or stream made and not yet settled (in flight or
- * waiting to be sent), a reconnect in progress, or a listener of one of the
- * service's own events. Listeners of its lifecycle events ('connect',
+ * A client is held strongly only while something waits on it: a call or
+ * stream made and not yet settled (in flight or waiting to be sent), a
+ * reconnect in progress, or a listener of one of the service's own events.
+ * What holds it then is its own entry in the FinalizationRegistry that ends
+ * dropped clients: a registry holds its entries' values strongly, and the
+ * value (Remains) points at the client while something waits. Setting and
+ * clearing that field is all a call costs; a module-level set of held
+ * clients, and the weak reference read on each hold, cost about 1,500
+ * instructions a call one at a time (V8 makes a Set's table anew each time
+ * it empties, and a WeakRef read adds to a set of its own; bench/analysis.md,
+ * the twelfth session). Listeners of its lifecycle events ('connect',
  * 'disconnect', 'reconnect', 'incompatible', 'error') do not hold it: they
  * hear about the client's own session, which matters to nobody once nobody
  * holds the client, and logging code adds them to every client it sees.
  *
  * Otherwise the reply path's consumer and the heartbeat reach the client
- * only through a WeakRef, so a dropped idle client is garbage. A
+ * only through a WeakRef (the consumer takes the strong field while it is
+ * set), so a dropped idle client is garbage. A
  * FinalizationRegistry, holding only what cleanup needs (never the client),
  * then says GOODBYE on the request lane (a single non-blocking send; when
  * it cannot go, the server reaps the session once the reply path is gone or
@@ -27,15 +35,14 @@ import { EMPTY } from '../protocol/wire.js'
 import type { Outbound, ReplyPath, ServiceLanes } from '../transport/transport.js'
 import { NORMAL_PRIORITY } from './session.js'
 
-/** Clients something waits on. Everything else reaches a client weakly, or through it. */
-const held = new Set<object>()
-
-/** What ending a dropped client needs: never the client itself, or the registry would keep it. */
+/** What ending a dropped client needs, and what holds the client while something waits on it. */
 interface Remains {
   readonly reply: ReplyPath
   lanes: ServiceLanes | undefined
   token: bigint
   heartbeat: NodeJS.Timeout | undefined
+  /** The client while something waits on it, otherwise nothing: set, the registry keeps the client. */
+  held: object | undefined
 }
 
 function closeQuietly(endpoint: { close(): Promise<void> }): void {
@@ -77,11 +84,18 @@ export class ClientKeepalive<C extends object> {
   private listening = false
   private ended = false
 
-  /** Registers `client`, whose reply path is `reply`, for ending when it is collected unclosed. */
-  constructor(client: C, reply: ReplyPath) {
-    this.client = new WeakRef(client)
-    this.remains = { reply, lanes: undefined, token: 0n, heartbeat: undefined }
-    registry.register(client, this.remains, this.remains)
+  /**
+   * Registers `client`, whose reply path is `reply`, for ending when it is
+   * collected unclosed. `client` is kept here strongly too: only the client
+   * reaches this object, so that holds nothing.
+   */
+  constructor(
+    private readonly target: C,
+    reply: ReplyPath,
+  ) {
+    this.client = new WeakRef(target)
+    this.remains = { reply, lanes: undefined, token: 0n, heartbeat: undefined, held: undefined }
+    registry.register(target, this.remains, this.remains)
   }
 
   /**
@@ -91,8 +105,10 @@ export class ClientKeepalive<C extends object> {
    */
   weakly<A extends unknown[]>(method: (this: C, ...args: A) => void): (...args: A) => void {
     const ref = this.client
+    const remains = this.remains
     return (...args) => {
-      const client = ref.deref()
+      // Held while a call waits, as it usually is when a reply comes: no WeakRef read then.
+      const client = (remains.held as C | undefined) ?? ref.deref()
       if (client !== undefined) method.apply(client, args)
     }
   }
@@ -162,10 +178,7 @@ export class ClientKeepalive<C extends object> {
   }
 
   private update(): void {
-    const client = this.client.deref()
-    if (client === undefined) return
-    if (!this.ended && (this.holds > 0 || this.listening)) held.add(client)
-    else held.delete(client)
+    this.remains.held = !this.ended && (this.holds > 0 || this.listening) ? this.target : undefined
   }
 }
 
