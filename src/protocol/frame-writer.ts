@@ -8,11 +8,10 @@
  * fuller messages.
  * @module
  */
-import { Buffer } from 'node:buffer'
 import type { Outbound } from '../transport/transport.js'
 import { queuePromiseJob } from '../util/promise-job.js'
-import { ViewCache } from '../util/view-cache.js'
 import { encodeFrame, type FrameHeader, HEADER_SIZE, writeHeader } from './frame.js'
+import { MessagePool } from './message-pool.js'
 
 interface Pending {
   readonly header: FrameHeader
@@ -48,12 +47,8 @@ export type FrameWriterOptions = Readonly<{
   sendTimeoutMs?: number
 }>
 
-/**
- * Views of the buffers messages are written in. One for every writer: small
- * messages come from Buffer's shared pool, so the view is mostly made
- * already, and no writer keeps a pool buffer alive but this one.
- */
-const messageViews = new ViewCache()
+/** Where every writer's messages are made: one pool, so that no writer keeps a buffer of it alive but this one. */
+const messages = new MessagePool()
 
 export class FrameWriter {
   // Two arrays used in turn: flush() sends one while posts made meanwhile
@@ -196,15 +191,17 @@ export class FrameWriter {
   private sendMessage(frames: readonly Pending[], start: number, end: number, size: number, priority: number): boolean {
     // A fresh message each time, never a reused one: a transport may keep the
     // bytes it is given (a broker client queues them until it writes).
-    const message = Buffer.allocUnsafe(size)
-    const view = messageViews.of(message.buffer)
-    const base = message.byteOffset
+    const message = messages.take(size)
+    const view = messages.view
+    const base = messages.base
     let at = 0
     for (let i = start; i < end; i++) {
       const frame = frames[i] as Pending
       writeHeader(view, base + at, frame.header, frame.body.length, frame.offset, frame.chunkLength)
       message.set(
-        frame.chunkLength === frame.body.length ? frame.body : frame.body.subarray(frame.offset, frame.offset + frame.chunkLength),
+        frame.chunkLength === frame.body.length
+          ? frame.body
+          : frame.body.subarray(frame.offset, frame.offset + frame.chunkLength),
         at + HEADER_SIZE,
       )
       at += HEADER_SIZE + frame.chunkLength

@@ -1,10 +1,9 @@
 /**
  * A DataView over the last ArrayBuffer asked for. Making a DataView is a
  * call into V8's runtime (about 700 instructions in Node 20), and the views
- * a hot path reads or writes mostly share a buffer: a queue's receive slots,
- * or the pool that `Buffer.allocUnsafe` carves small buffers from. Each
- * call site keeps a cache of its own, so that two buffers used in turn do
- * not evict each other.
+ * a hot path reads mostly share a buffer (the frame parser's messages: a
+ * queue's receive slots). Each call site keeps a cache of its own, so that
+ * two buffers used in turn do not evict each other.
  * @module
  */
 export class ViewCache {
