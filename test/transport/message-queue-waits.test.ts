@@ -500,3 +500,28 @@ describe('waitingInPair', () => {
     }
   })
 })
+
+describe('readOneAtATime', () => {
+  it('reads one message per wake-up and still hands over every message, in order, from another process', async () => {
+    // A queue of 10 slots, 200 messages from a writer that waits for room:
+    // one read per wake leaves the rest to the poll, which must wake again
+    // while any wait; switched back, the rest come in batches.
+    const q = pair('one-at-a-time', 10)
+    try {
+      const seen: number[] = []
+      q.reader.readOneAtATime(true)
+      const stop = q.reader.consume((data) => {
+        seen.push(Buffer.from(data).readUInt32LE(0))
+        if (seen.length === 100) q.reader.readOneAtATime(false)
+      })
+      const writer = spawnFixture('peer.ts', ['write', q.name, '200'])
+      expect((await writer.exited).code).toBe(0)
+      await until(() => seen.length === 200, 'all 200 messages consumed')
+      stop()
+      expect(seen).toEqual(Array.from({ length: 200 }, (_, i) => i))
+      expect(q.reader.tryReceive()).toBeUndefined()
+    } finally {
+      await q.dispose()
+    }
+  })
+})

@@ -66,6 +66,8 @@ export class MessageQueue implements AsyncIterable<Message> {
   private watching = 0
   // How many messages the addon reads as it wakes us (consume mode), as last told.
   private drainMax = 0
+  // How many a consumer's wake-up reads: BATCH, or 1 (readOneAtATime).
+  private consumeBatch = BATCH
   // Losing interest waits (see updateWatch): until the end of this turn, or a little longer.
   private stopWritingScheduled = false
   private stopReadingScheduled = false
@@ -198,13 +200,29 @@ export class MessageQueue implements AsyncIterable<Message> {
     }
     this.consumer = handler
     this.updateWatch()
-    this.drainToConsumer()
+    this.drainToConsumer(-1, this.consumeBatch)
     return () => {
       if (this.consumer === handler) {
         this.consumer = undefined
         this.updateWatch()
       }
     }
+  }
+
+  /**
+   * In consume mode, whether each wake-up reads one message (true) or every
+   * message waiting (false, the default). Reading on until the queue is
+   * empty takes a read that finds it so, a system call per wake-up; when
+   * messages come one at a time, as the reply to a client's lone call
+   * does, reading one and leaving the check for more to the poll saves it.
+   * Nothing is left unread either way: a queue with messages waiting wakes
+   * the poll again.
+   */
+  readOneAtATime(one: boolean): void {
+    const batch = one ? 1 : BATCH
+    if (batch === this.consumeBatch) return
+    this.consumeBatch = batch
+    this.updateWatch()
   }
 
   /**
@@ -319,7 +337,7 @@ export class MessageQueue implements AsyncIterable<Message> {
     if (this.closed) return
     const wanted =
       (this.receivers.length > 0 || this.consumer !== undefined ? READABLE : 0) | (this.outbox.length > 0 ? WRITABLE : 0)
-    const drainMax = this.consumer === undefined ? 0 : BATCH
+    const drainMax = this.consumer === undefined ? 0 : this.consumeBatch
     if (wanted === this.watching && drainMax === this.drainMax) return
     const onlyLosing = (wanted & ~this.watching) === 0 && drainMax === this.drainMax
     if (onlyLosing && !now) {
@@ -353,7 +371,7 @@ export class MessageQueue implements AsyncIterable<Message> {
     // receive (see updateWatch) would wake us on every turn until it ends.
     const nobodyReading = (events & READABLE) !== 0 && this.consumer === undefined && this.receivers.length === 0
     if (events & READABLE) {
-      if (this.consumer !== undefined) this.drainToConsumer(receiveErrno === 0 ? drained : -1)
+      if (this.consumer !== undefined) this.drainToConsumer(receiveErrno === 0 ? drained : -1, this.drainMax)
       else this.feedReceivers()
     }
     this.updateWatch(nobodyReading)
@@ -373,16 +391,20 @@ export class MessageQueue implements AsyncIterable<Message> {
     }
   }
 
-  /** Hands waiting messages to the consumer; `drained` (when not -1) were read by the addon as it woke us. */
-  private drainToConsumer(drained = -1): void {
+  /**
+   * Hands waiting messages to the consumer, reading `batch` at a time;
+   * `drained` (when not -1) were read by the addon as it woke us.
+   */
+  private drainToConsumer(drained = -1, batch = BATCH): void {
     this.draining = true
     try {
       for (let round = 0; round < BATCHES_PER_WAKE; round++) {
         const handler = this.consumer
         if (handler === undefined || this.closed) return
-        const count = round === 0 && drained >= 0 ? drained : this.slots.read(BATCH)
+        const count = round === 0 && drained >= 0 ? drained : this.slots.read(batch)
         for (let i = 0; i < count; i++) handler(this.slots.view(i), this.slots.priority(i))
-        if (count < BATCH) return
+        // Fewer than a batch: the queue is empty. One at a time: the poll looks for more.
+        if (count < batch || batch === 1) return
       }
     } finally {
       this.draining = false
