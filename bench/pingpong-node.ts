@@ -12,7 +12,9 @@
  *
  * MODE `promise` (the default) uses receive() and send(), one promise per
  * message; `consume` uses consume() and trySend(), the path the RPC layer
- * takes (messages handed over as they are drained, sends without a promise).
+ * takes (messages handed over as they are drained, sends without a promise),
+ * with readOneAtATime(true) on both sides, as a client with one call at a
+ * time has on its reply path: one message is ever in flight.
  * @module
  */
 import { spawn } from 'node:child_process'
@@ -30,6 +32,7 @@ async function echo(pingName: string, pongName: string, count: number, mode: Mod
   console.log('ready')
   if (mode === 'consume') {
     let echoed = 0
+    ping.readOneAtATime(true)
     await new Promise<void>((resolve, reject) => {
       const stop = ping.consume((data, priority) => {
         // Room is certain in a ping-pong (one message in flight); send() copes if not.
@@ -58,6 +61,7 @@ function roundTripper(ping: MessageQueue, pong: MessageQueue, mode: Mode): (mess
     }
   }
   let waiting: ((data: Buffer) => void) | undefined
+  pong.readOneAtATime(true)
   pong.consume((data) => waiting?.(Buffer.from(data.subarray(0, 4))))
   return (message) =>
     new Promise<Buffer>((resolve) => {
