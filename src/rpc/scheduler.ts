@@ -79,7 +79,12 @@ export type SchedulerOptions = Readonly<{
 export class Scheduler {
   private running = 0
   private readonly urgentBacklog: Task[] = []
-  /** The line of each owner with bulk calls waiting. */
+  /**
+   * The line of each owner until it is forgotten, kept while it has nothing
+   * waiting (and then in neither list below): deleting an owner's entry
+   * each time its line emptied made V8 remake the Map's table, one call at
+   * a time a delete and a set per call (bench/analysis.md, the twelfth session).
+   */
   private readonly lines = new Map<unknown, OwnerLine<Task>>()
   /** Owners whose bulk calls began to wait when they had none waiting: served first, one call each. */
   private readonly newOwners = new LineList<Task>()
@@ -117,12 +122,18 @@ export class Scheduler {
       if (line === undefined) {
         line = new OwnerLine(task.owner)
         this.lines.set(task.owner, line)
-        this.newOwners.push(line)
       }
+      // A line with nothing waiting is in neither list: its owner is new again.
+      if (line.size === 0) this.newOwners.push(line)
       line.push(task)
       this.bulkWaiting++
     }
     this.startWhatFits()
+  }
+
+  /** `owner` is gone (its session ended): its line goes too; calls of it still waiting are served as before. */
+  forget(owner: unknown): void {
+    this.lines.delete(owner)
   }
 
   /** Resolves once nothing runs and nothing waits. */
@@ -143,7 +154,6 @@ export class Scheduler {
       this.bulkWaiting--
       const task = fresh.take()
       if (fresh.size > 0) this.oldOwners.push(fresh)
-      else this.lines.delete(fresh.owner)
       return task
     }
     const line = this.oldOwners.first
@@ -153,7 +163,6 @@ export class Scheduler {
     this.turnTaken++
     if (line.size === 0) {
       this.oldOwners.shift()
-      this.lines.delete(line.owner)
       this.turnTaken = 0
     } else if (this.turnTaken >= OWNER_TURN) {
       this.turnTaken = 0

@@ -414,6 +414,7 @@ export class Server<S extends AnyService> {
     if (session.state === 'closed') return
     const wasOpen = session.state === 'open'
     if (!this.sessions.remove(session)) return
+    this.scheduler.forget(session)
     await session.end(reason)
     if (wasOpen) this.lifecycle.emit('sessionEnd', { id: session.id, peer: session.peer }, reason)
   }

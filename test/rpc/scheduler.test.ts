@@ -115,6 +115,25 @@ describe('Scheduler', () => {
     expect(order).toEqual(['a0', 'a1', 'b1', 'c1', 'a2', 'a3', 'b2'])
   })
 
+  it('serves an owner whose line emptied, or that was forgotten, as a new owner when it calls again', async () => {
+    const { scheduler, order, job } = setup()
+    const { submit, drain } = byNames(scheduler, order, job)
+    // a and b each wait for nothing, then come back: each is new again, and
+    // goes before c's backlog; b after forget() too.
+    submit('c0', 'c')
+    submit('a1', 'a')
+    submit('b1', 'b')
+    for (const name of ['c1', 'c2', 'c3']) submit(name, 'c')
+    await drain()
+    scheduler.forget('b')
+    submit('x0', 'x')
+    for (const name of ['c4', 'c5']) submit(name, 'c')
+    submit('a2', 'a')
+    submit('b2', 'b')
+    await drain()
+    expect(order).toEqual(['c0', 'a1', 'b1', 'c1', 'c2', 'c3', 'x0', 'c4', 'a2', 'b2', 'c5'])
+  })
+
   it('gives an owner with a backlog a turn of OWNER_TURN calls, then the next owner', async () => {
     const { scheduler, order, job } = setup()
     const { submit, drain } = byNames(scheduler, order, job)
