@@ -382,6 +382,7 @@ export class ServiceClient<S extends AnyService> extends ListenedEmitter<ClientE
   }
 
   private onMessage(data: Uint8Array): void {
+    const inFlightBefore = this.calls.inFlightCount
     try {
       forEachFrame(data, this.frameSink)
     } catch (error) {
@@ -391,9 +392,11 @@ export class ServiceClient<S extends AnyService> extends ListenedEmitter<ClientE
         new RpcError(Code.INVALID_ARGUMENT, `dropped a malformed message in reply path ${this.replyQueue}: ${error.message}`),
       )
     }
-    // Calls made one at a time get their replies one at a time: the reply
-    // path need not read on after each (transport.ts, expectOneAtATime).
-    const oneAtATime = this.calls.inFlightCount <= 1 && this.streams.running === 0
+    // This message answered the one call in flight: calls made one at a
+    // time get their replies one at a time, and the reply path need not
+    // read on after each (transport.ts, expectOneAtATime). Anything else (a
+    // backlog, a stream, events to an idle client) is read in batches.
+    const oneAtATime = inFlightBefore === 1 && this.calls.inFlightCount === 0 && this.streams.running === 0
     if (oneAtATime !== this.oneAtATime) {
       this.oneAtATime = oneAtATime
       this.reply.inbound.expectOneAtATime?.(oneAtATime)
