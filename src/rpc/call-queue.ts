@@ -5,14 +5,13 @@
  * @module
  */
 import type { RpcError } from '../protocol/rpc-error.js'
-import { CallTable } from '../util/call-table.js'
 import type { PendingCall } from './pending-call.js'
 
 /** Call ids are 32-bit on the wire; 0 means "no call". */
 const MAX_CALL_ID = 0xffffffff
 
 export class CallQueue {
-  private readonly inFlight = new CallTable<PendingCall>()
+  private readonly inFlight = new Map<number, PendingCall>()
   private readonly waiting: PendingCall[] = []
   private lastId = 0
   /** The server's maxInFlight (from WELCOME): calls past it wait here instead of being refused there. */

@@ -12,7 +12,6 @@ import { Reassembler } from '../protocol/reassembly.js'
 import { RpcError, rpcErrorToWire } from '../protocol/rpc-error.js'
 import { EMPTY, encodeBody } from '../protocol/wire.js'
 import type { PeerLink } from '../transport/transport.js'
-import { CallTable } from '../util/call-table.js'
 import type { Peer } from './context.js'
 import type { LazyAbort } from './lazy-abort.js'
 import { RateLimiter } from './rate-limiter.js'
@@ -62,7 +61,7 @@ export class Session {
   readonly id: string
   readonly writer: FrameWriter
   readonly reassembler: Reassembler
-  readonly inFlight = new CallTable<InFlightCall>()
+  readonly inFlight = new Map<number, InFlightCall>()
   readonly limiter: RateLimiter | undefined
   lastSeen = Date.now()
   readonly openedAt = Date.now()
