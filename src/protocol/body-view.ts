@@ -67,28 +67,26 @@ export class BodyView {
   }
 
   getFloat32(at: number): number {
-    this.toScratch(at, 4)
-    return scratchView.getFloat32(0)
+    return this.copied(at, 4).getFloat32(0)
   }
 
   getFloat64(at: number): number {
-    this.toScratch(at, 8)
-    return scratchView.getFloat64(0)
+    return this.copied(at, 8).getFloat64(0)
   }
 
   getBigUint64(at: number): bigint {
-    this.toScratch(at, 8)
-    return scratchView.getBigUint64(0)
+    return this.copied(at, 8).getBigUint64(0)
   }
 
   getBigInt64(at: number): bigint {
-    this.toScratch(at, 8)
-    return scratchView.getBigInt64(0)
+    return this.copied(at, 8).getBigInt64(0)
   }
 
-  private toScratch(at: number, size: number): void {
+  /** A view of `size` bytes of the body from `at`, copied to the scratch bytes. */
+  private copied(at: number, size: number): DataView {
     this.check(at, size)
     for (let i = 0; i < size; i++) scratch[i] = this.bytes[at + i] as number
+    return scratchView
   }
 
   private check(at: number, size: number): void {
