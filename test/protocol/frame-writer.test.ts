@@ -9,7 +9,7 @@ import { MemoryNetwork, memoryTransport } from '../../src/index.js'
 import { type Frame, FrameType, forEachFrame, HEADER_SIZE } from '../../src/protocol/frame.js'
 import { FrameWriter } from '../../src/protocol/frame-writer.js'
 import type { Listener, Outbound, OutboundSendOptions } from '../../src/transport/transport.js'
-import { rejection, sleep } from '../helpers/wait.js'
+import { rejection, sleep, until } from '../helpers/wait.js'
 
 interface Sent {
   readonly frames: (Omit<Frame, 'chunk'> & { chunk: Uint8Array })[]
@@ -170,7 +170,8 @@ describe('FrameWriter over a bounded in-memory endpoint', () => {
     const received: number[] = []
     listener.requests.consume((data) => forEachFrame(data, (frame) => received.push(frame.callId)))
     await Promise.all(writes)
-    await sleep(0)
+    // Accepted by the endpoint is not yet delivered: wait for the consumer, then check the order.
+    await until(() => received.length === 5, 'every body delivered')
     expect(received).toEqual([1, 2, 3, 4, 5])
     await listener.close()
   })
@@ -193,7 +194,7 @@ describe('FrameWriter over a bounded in-memory endpoint', () => {
       messages.push(calls)
     })
     await Promise.all(writes)
-    await sleep(0)
+    await until(() => messages.flat().length === 8, 'every frame delivered')
     // The frames that waited leave in one message per priority (not one per turn), the urgent one first.
     expect(messages).toEqual([[1], [2], [7], [3, 4, 5, 6, 8]])
     await listener.close()
