@@ -9,7 +9,7 @@
  * dropped clients: a registry holds its entries' values strongly, and the
  * value (Remains) points at the client while something waits. Setting and
  * clearing that field is all a call costs; a module-level set of held
- * clients, and the weak reference read on each hold, cost about 1,500
+ * clients, and the weak reference read on each hold, cost about 1,900
  * instructions a call one at a time (V8 makes a Set's table anew each time
  * it empties, and a WeakRef read adds to a set of its own; bench/analysis.md,
  * the twelfth session). Listeners of its lifecycle events ('connect',
