@@ -13,7 +13,8 @@
  * MODE `promise` (the default) uses receive() and send(), one promise per
  * message; `consume` uses consume() and trySend(), the path the RPC layer
  * takes (messages handed over as they are drained, sends without a promise),
- * with readOneAtATime(true) on both sides: one message is ever in flight.
+ * with readOneAtATime(true) on both sides, as a client with one call at a
+ * time has on its reply path: one message is ever in flight.
  * @module
  */
 import { spawn } from 'node:child_process'

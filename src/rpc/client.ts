@@ -63,6 +63,8 @@ export class ServiceClient<S extends AnyService> extends ListenedEmitter<ClientE
   private readonly releaseCall = () => this.keepalive.release()
   /** Made once: every message's frames go here. */
   private readonly frameSink = (frame: Frame): void => this.onFrame(frame)
+  /** What the reply path was last told (Inbound.expectOneAtATime); it reads in batches until told. */
+  private oneAtATime = false
   private maxRequestBytes = Number.POSITIVE_INFINITY
   /** Methods of this client that the server's schema breaks, each with what differs. */
   private broken = new Map<string, string>()
@@ -380,6 +382,7 @@ export class ServiceClient<S extends AnyService> extends ListenedEmitter<ClientE
   }
 
   private onMessage(data: Uint8Array): void {
+    const inFlightBefore = this.calls.inFlightCount
     try {
       forEachFrame(data, this.frameSink)
     } catch (error) {
@@ -388,6 +391,15 @@ export class ServiceClient<S extends AnyService> extends ListenedEmitter<ClientE
         'error',
         new RpcError(Code.INVALID_ARGUMENT, `dropped a malformed message in reply path ${this.replyQueue}: ${error.message}`),
       )
+    }
+    // This message answered the one call in flight: calls made one at a
+    // time get their replies one at a time, and the reply path need not
+    // read on after each (transport.ts, expectOneAtATime). Anything else (a
+    // backlog, a stream, events to an idle client) is read in batches.
+    const oneAtATime = inFlightBefore === 1 && this.calls.inFlightCount === 0 && this.streams.running === 0
+    if (oneAtATime !== this.oneAtATime) {
+      this.oneAtATime = oneAtATime
+      this.reply.inbound.expectOneAtATime?.(oneAtATime)
     }
   }
 

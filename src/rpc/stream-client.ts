@@ -56,6 +56,11 @@ export class ClientStreams {
 
   constructor(readonly link: StreamLink) {}
 
+  /** Streams whose REQUEST has gone and that have not ended: their frames may arrive. */
+  get running(): number {
+    return this.byId.size
+  }
+
   /** `call` (a pending call) belongs to `stream`. */
   expect(call: object, stream: ClientStream): void {
     this.unsent.set(call, stream)

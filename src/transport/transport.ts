@@ -44,6 +44,15 @@ export interface Inbound {
    * waiting); the scheduler uses it to see urgent calls between bulk ones.
    */
   readNow?(): void
+  /**
+   * Whether the consumer expects messages one at a time now (a client with
+   * one call outstanding and no stream). A transport that reads what waits
+   * in batches may then read one message per wake-up and leave the check
+   * for more to its poll (on POSIX queues, the read that finds the queue
+   * empty is a system call a round trip saves). A hint, never a limit:
+   * nothing waiting is left unread.
+   */
+  expectOneAtATime?(one: boolean): void
   /** Stops delivering and releases the inbound; removing its address is `Listener.close`'s or `ReplyPath.close`'s. */
   close(): Promise<void>
 }

@@ -213,8 +213,8 @@ export class MessageQueue implements AsyncIterable<Message> {
    * In consume mode, whether each wake-up reads one message (true) or every
    * message waiting (false, the default). Reading on until the queue is
    * empty takes a read that finds it so, a system call per wake-up; when
-   * messages come one at a time, as in a ping-pong, reading one and
-   * leaving the check for more to the poll saves it.
+   * messages come one at a time, as the reply to a client's lone call
+   * does, reading one and leaving the check for more to the poll saves it.
    * Nothing is left unread either way: a queue with messages waiting wakes
    * the poll again.
    */

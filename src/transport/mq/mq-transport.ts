@@ -51,6 +51,10 @@ class QueueInbound implements Inbound {
     this.queue.drainNow()
   }
 
+  expectOneAtATime(one: boolean): void {
+    this.queue.readOneAtATime(one)
+  }
+
   close(): Promise<void> {
     return this.queue.close()
   }
