@@ -200,6 +200,39 @@ describe('Scheduler', () => {
 })
 
 describe('Scheduler fairness and pacing', () => {
+  /** A task that takes `ms` of CPU and has finished when run() returns, as a synchronous handler's call does. */
+  const busyTask = (name: string, order: string[], ms: number): Task => ({
+    urgent: false,
+    owner: name,
+    run: () => {
+      order.push(name)
+      const end = performance.now() + ms
+      while (performance.now() < end) {}
+      return undefined
+    },
+  })
+
+  it('lets the loop turn between calls handed over in one stretch, even when each finds it idle', async () => {
+    // As the server hands over the calls of one message: each arrives after
+    // the one before has finished, so the scheduler is idle at each submit.
+    const order: string[] = []
+    let polls = 0
+    const scheduler = new Scheduler({ concurrency: 1, urgentReserve: 0, pollLanes: () => polls++ })
+    for (const name of ['m1', 'm2', 'm3']) scheduler.submit(busyTask(name, order, 3))
+    // Past the budget after the first: the rest wait for the loop to turn
+    // (replies leave, the lanes are read) rather than run in one stretch.
+    expect(order).toEqual(['m1'])
+    await turns()
+    await turns()
+    expect(order).toEqual(['m1', 'm2', 'm3'])
+    expect(polls).toBeGreaterThan(0)
+    // Once the loop has moved on, a lone call on the idle server starts at once, reading no lane.
+    const pollsBefore = polls
+    scheduler.submit(busyTask('lone', order, 3))
+    expect(order).toEqual(['m1', 'm2', 'm3', 'lone'])
+    expect(polls).toBe(pollsBefore)
+  })
+
   it('serves an owner that had nothing waiting before the owners with a backlog', async () => {
     const { scheduler, order, job } = setup()
     const { submit, end, drain } = byNames(scheduler, order, job)
