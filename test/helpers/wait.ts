@@ -1,7 +1,8 @@
 /**
- * Waiting in tests, defined once for every harness: a pause, polling until
- * a condition holds, and the error a promise rejected with. Timeouts here
- * are upper bounds for a loaded machine; a passing test never waits them out.
+ * Waiting in tests, defined once for every harness: a pause, a busy wait,
+ * polling until a condition holds, and the error a promise rejected with.
+ * Timeouts here are upper bounds for a loaded machine; a passing test never
+ * waits them out.
  * Plain Node, no vitest: fixtures running in child processes use it too.
  * @module
  */
@@ -15,6 +16,14 @@ const POLL_MS = 20
 
 /** Resolves after `ms` milliseconds. */
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** Keeps the CPU busy for `ms` milliseconds, holding the event loop as a CPU-bound handler does. */
+export function busy(ms: number): void {
+  const end = performance.now() + ms
+  while (performance.now() < end) {
+    // CPU-bound on purpose.
+  }
+}
 
 /** Polls `condition` until it holds; rejects naming `what` after `timeoutMs`. */
 export async function until(condition: () => boolean, what: string, timeoutMs = UNTIL_TIMEOUT_MS): Promise<void> {

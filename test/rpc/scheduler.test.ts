@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { BULK_STARTS_PER_RUN, OWNER_TURN, Scheduler, type Task } from '../../src/rpc/scheduler.js'
+import { busy } from '../helpers/wait.js'
 
 /** A task that runs until the test ends it, and records when it started. */
 class Job implements Task {
@@ -206,8 +207,7 @@ describe('Scheduler fairness and pacing', () => {
     owner: name,
     run: () => {
       order.push(name)
-      const end = performance.now() + ms
-      while (performance.now() < end) {}
+      busy(ms)
       return undefined
     },
   })
