@@ -244,6 +244,40 @@ describe('Scheduler fairness and pacing', () => {
     expect(order).toEqual(['a0', 'a1', 'p1', 'a2', 'a3', 'a4'])
   })
 
+  /** Async tasks that log their start and, one promise job later, their reply. */
+  const replyingTask = (events: string[], name: string, owner: string): Task => ({
+    urgent: false,
+    owner,
+    run: async () => {
+      events.push(`start ${name}`)
+      await Promise.resolve()
+      events.push(`reply ${name}`)
+    },
+  })
+
+  it("lets a new owner's reply leave before the backlog of other owners starts", async () => {
+    const events: string[] = []
+    const scheduler = new Scheduler({ concurrency: 100, urgentReserve: 0, pollLanes: () => undefined })
+    // One run starts; the rest of a's calls wait for the promise jobs, and then a polite owner calls.
+    for (let i = 0; i < BULK_STARTS_PER_RUN + 4; i++) scheduler.submit(replyingTask(events, `a${i}`, 'a'))
+    scheduler.submit(replyingTask(events, 'p', 'polite'))
+    await scheduler.idle()
+    const afterPolite = events.slice(events.indexOf('start p') + 1)
+    expect(afterPolite[0]).toBe('reply p')
+  })
+
+  it("starts an owner's own backlog in whole runs, not one call per run", async () => {
+    const events: string[] = []
+    const scheduler = new Scheduler({ concurrency: 100, urgentReserve: 0, pollLanes: () => undefined })
+    // One run starts; four calls wait for the promise jobs, all of the same
+    // owner, which is new again when the first of them waits. No other owner
+    // waits, so its four go in one run and their replies leave together.
+    const last = BULK_STARTS_PER_RUN + 3
+    for (let i = 0; i <= last; i++) scheduler.submit(replyingTask(events, `a${i}`, 'a'))
+    await scheduler.idle()
+    expect(events.indexOf(`start a${last}`)).toBeLessThan(events.indexOf(`reply a${BULK_STARTS_PER_RUN}`))
+  })
+
   it('lets the jobs of started calls run between starts, so their replies do not wait for every start', async () => {
     const events: string[] = []
     const scheduler = new Scheduler({ concurrency: 100, urgentReserve: 0, pollLanes: () => undefined })
