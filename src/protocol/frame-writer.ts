@@ -2,10 +2,11 @@
  * Writing frames to one outbound endpoint: bodies larger than a message are
  * split into chunks, and small frames written in the same turn of the event
  * loop share messages (a queue costs one syscall per message, where a
- * socket coalesces writes for free). While the endpoint is full, frames
- * wait here, not as messages: when room comes back they leave packed as
- * densely as they fit, so a reader that fell behind catches up in fewer,
- * fuller messages.
+ * socket coalesces writes for free); while its owner says more frames
+ * follow at once, a flush keeps its last, partly filled message back for
+ * them (once). While the endpoint is full, frames wait here, not as
+ * messages: when room comes back they leave packed as densely as they
+ * fit, so a reader that fell behind catches up in fewer, fuller messages.
  * @module
  */
 import type { Outbound } from '../transport/transport.js'
@@ -45,6 +46,15 @@ function once(callback: WriteCallback): WriteCallback {
 export type FrameWriterOptions = Readonly<{
   /** Passed to each send: how long a message may wait for room. Defaults to waiting forever. */
   sendTimeoutMs?: number
+  /**
+   * Whether more frames will be posted to this writer in the promise jobs
+   * queued after the flush (the server: this client's calls wait, and the
+   * scheduler starts another run of them after the jobs). A flush then
+   * keeps its last, partly filled message of priority 0 for the next
+   * flush, once: backed-up calls' replies leave in full messages, and an
+   * idle call's reply never waits.
+   */
+  moreFollow?: () => boolean
 }>
 
 /** Where every writer's messages are made: one pool, so that no writer keeps a buffer of it alive but this one. */
@@ -59,6 +69,8 @@ export class FrameWriter {
   private scheduledLater = false
   /** A message of this writer waits for room: frames posted meanwhile stay pending until it leaves. */
   private blocked = false
+  /** Frames at the head of `pending` that a flush already kept back once (see moreFollow). */
+  private keptBack = 0
   private readonly maxChunk: number
   private readonly flushNow = (): void => this.flush()
   private readonly flushLater = (): void => {
@@ -147,6 +159,8 @@ export class FrameWriter {
     if (this.blocked) return
     const frames = this.pending
     this.pending = this.spare
+    const keptBefore = this.keptBack
+    this.keptBack = 0
     let start = 0
     while (start < frames.length) {
       // Pack consecutive frames of one priority into one message.
@@ -159,19 +173,32 @@ export class FrameWriter {
         size += HEADER_SIZE + next.chunkLength
         end++
       }
+      if (end === frames.length && start >= keptBefore && first.priority === 0 && this.options.moreFollow?.() === true) {
+        // The last message is not full and more frames follow: it leaves with them.
+        this.keepForLater(frames, start)
+        this.keptBack = frames.length - start
+        this.scheduled = true
+        queuePromiseJob(this.flushNow)
+        break
+      }
       const sent = this.sendMessage(frames, start, end, size, first.priority)
       start = end
       if (!sent) {
-        // The rest wait for room, ahead of anything posted since.
-        const rest = frames.slice(start)
-        for (const frame of this.pending) rest.push(frame)
-        this.pending.length = 0
-        this.pending = rest
+        // The rest wait for room.
+        this.keepForLater(frames, start)
         break
       }
     }
     frames.length = 0
     this.spare = frames
+  }
+
+  /** Puts frames[start...] back in pending, ahead of anything posted since. */
+  private keepForLater(frames: Pending[], start: number): void {
+    const rest = frames.slice(start)
+    for (const frame of this.pending) rest.push(frame)
+    this.pending.length = 0
+    this.pending = rest
   }
 
   /** After a wait for room: what waited leaves at once, packed, the highest priority first. */
@@ -180,6 +207,8 @@ export class FrameWriter {
     if (this.pending.length === 0) return
     // Stable (as every Array sort is since ES2019): each priority keeps its order.
     this.pending.sort(higherPriorityFirst)
+    // What waited for room has waited enough: none of it is kept back.
+    this.keptBack = this.pending.length
     this.flush()
   }
 

@@ -40,6 +40,8 @@ export interface HandshakeState {
   readonly evictHandshakeFor: (principal: string) => boolean
   /** A post to a session's client could not be written (its reply path stayed full or went away): the session must end. */
   readonly postFailed: (session: Session, error: unknown) => void
+  /** Whether more replies of `session` will be written in a moment (see FrameWriterOptions.moreFollow). */
+  readonly moreRepliesFollow: (session: Session) => boolean
 }
 
 /** A refusal the server can still deliver, since the reply path is open. */
@@ -128,7 +130,7 @@ export function openSession(hello: HelloBody, transport: Transport, state: Hands
   // A client of another schema version is let in: it decides, from the
   // server's shape in WELCOME, which of its methods still work.
   const schemaDiffers = hello.fingerprint !== undefined && hello.fingerprint !== service.fingerprint
-  return new Session(newToken(), link, peer, hello.nonce, schemaDiffers, state.postFailed, {
+  return new Session(newToken(), link, peer, hello.nonce, schemaDiffers, state, {
     maxBodyBytes: options.maxBodyBytes,
     maxPartials: options.maxPartials,
     partialTimeoutMs: options.partialTimeoutMs,

@@ -134,6 +134,15 @@ export class Scheduler {
     this.startWhatFits()
   }
 
+  /**
+   * Whether calls of `owner` wait and another run of starts follows the
+   * promise jobs queued so far: its replies written now will have company
+   * in a moment (the server's frame writer keeps a partly filled message for them).
+   */
+  moreRunsFor(owner: unknown): boolean {
+    return this.continuing && (this.lines.get(owner)?.size ?? 0) > 0
+  }
+
   /** `owner` is gone (its session ended): its line goes too; calls of it still waiting are served as before. */
   forget(owner: unknown): void {
     this.lines.delete(owner)

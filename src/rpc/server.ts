@@ -357,6 +357,7 @@ export class Server<S extends AnyService> {
           }
         },
         postFailed: this.deps.sendFailed,
+        moreRepliesFollow: (session) => this.scheduler.moreRunsFor(session),
         evictHandshakeFor: (principal) => {
           const oldest = sessions.evictionCandidate(principal)
           if (oldest === undefined) return false

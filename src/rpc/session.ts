@@ -67,6 +67,7 @@ export class Session {
   readonly openedAt = Date.now()
   /** Frames from this session that were dropped as malformed. */
   malformed = 0
+  private readonly postFailed: (session: Session, error: unknown) => void
   // One callback for every post, not a closure per reply.
   private readonly afterPost = (error?: unknown): void => {
     if (error !== undefined) this.postFailed(this, error)
@@ -79,8 +80,12 @@ export class Session {
     readonly nonce: Uint8Array,
     /** The client's schema fingerprint differs from the server's: WELCOME carries the server's shape. */
     readonly schemaDiffers: boolean,
-    /** Hears a post that could not be written (its reply path stayed full or went away): the server ends the session. */
-    private readonly postFailed: (session: Session, error: unknown) => void,
+    server: Readonly<{
+      /** Hears a post that could not be written (its reply path stayed full or went away): the server ends the session. */
+      postFailed: (session: Session, error: unknown) => void
+      /** Whether more replies of this session will be written in a moment. */
+      moreRepliesFollow: (session: Session) => boolean
+    }>,
     limits: Readonly<{
       maxBodyBytes: number
       maxPartials: number
@@ -91,7 +96,11 @@ export class Session {
   ) {
     // Not derived from the token: ids are logged and shown, the token is the session's secret.
     this.id = randomBytes(4).toString('hex')
-    this.writer = new FrameWriter(link.outbound, { sendTimeoutMs: limits.slowReaderMs })
+    this.postFailed = server.postFailed
+    this.writer = new FrameWriter(link.outbound, {
+      sendTimeoutMs: limits.slowReaderMs,
+      moreFollow: () => server.moreRepliesFollow(this),
+    })
     this.reassembler = new Reassembler(limits)
     this.limiter = limits.maxCallsPerSecond === undefined ? undefined : new RateLimiter(limits.maxCallsPerSecond)
   }

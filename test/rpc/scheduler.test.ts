@@ -278,6 +278,17 @@ describe('Scheduler fairness and pacing', () => {
     expect(events.indexOf(`start a${last}`)).toBeLessThan(events.indexOf(`reply a${BULK_STARTS_PER_RUN}`))
   })
 
+  it('says whose calls another run will start after the promise jobs (their replies can wait to be packed)', async () => {
+    const events: string[] = []
+    const scheduler = new Scheduler({ concurrency: 100, urgentReserve: 0, pollLanes: () => undefined })
+    for (let i = 0; i < BULK_STARTS_PER_RUN + 2; i++) scheduler.submit(replyingTask(events, `a${i}`, 'a'))
+    // One run started; a's last two wait for the jobs, then start.
+    expect(scheduler.moreRunsFor('a')).toBe(true)
+    expect(scheduler.moreRunsFor('b')).toBe(false)
+    await scheduler.idle()
+    expect(scheduler.moreRunsFor('a')).toBe(false)
+  })
+
   it('lets the jobs of started calls run between starts, so their replies do not wait for every start', async () => {
     const events: string[] = []
     const scheduler = new Scheduler({ concurrency: 100, urgentReserve: 0, pollLanes: () => undefined })
