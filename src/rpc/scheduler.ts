@@ -135,12 +135,14 @@ export class Scheduler {
   }
 
   /**
-   * Whether calls of `owner` wait and another run of starts follows the
-   * promise jobs queued so far: its replies written now will have company
-   * in a moment (the server's frame writer keeps a partly filled message for them).
+   * Whether the run of starts that follows the promise jobs queued so far
+   * begins with calls of `owner`: its replies written now will have company
+   * in a moment (the server's frame writer keeps a partly filled message
+   * for them). Not when another owner's turn comes first: the replies would
+   * wait for that run and still leave alone.
    */
-  moreRunsFor(owner: unknown): boolean {
-    return this.continuing && (this.lines.get(owner)?.size ?? 0) > 0
+  nextRunStarts(owner: unknown): boolean {
+    return this.continuing && (this.newOwners.first ?? this.oldOwners.first)?.owner === owner
   }
 
   /** `owner` is gone (its session ended): its line goes too; calls of it still waiting are served as before. */

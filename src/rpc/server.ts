@@ -357,7 +357,7 @@ export class Server<S extends AnyService> {
           }
         },
         postFailed: this.deps.sendFailed,
-        moreRepliesFollow: (session) => this.scheduler.moreRunsFor(session),
+        moreRepliesFollow: (session) => this.scheduler.nextRunStarts(session),
         evictHandshakeFor: (principal) => {
           const oldest = sessions.evictionCandidate(principal)
           if (oldest === undefined) return false

@@ -278,15 +278,31 @@ describe('Scheduler fairness and pacing', () => {
     expect(events.indexOf(`start a${last}`)).toBeLessThan(events.indexOf(`reply a${BULK_STARTS_PER_RUN}`))
   })
 
-  it('says whose calls another run will start after the promise jobs (their replies can wait to be packed)', async () => {
+  it('says whose calls the run after the promise jobs starts with (their replies can wait to be packed)', async () => {
     const events: string[] = []
     const scheduler = new Scheduler({ concurrency: 100, urgentReserve: 0, pollLanes: () => undefined })
-    for (let i = 0; i < BULK_STARTS_PER_RUN + 2; i++) scheduler.submit(replyingTask(events, `a${i}`, 'a'))
-    // One run started; a's last two wait for the jobs, then start.
-    expect(scheduler.moreRunsFor('a')).toBe(true)
-    expect(scheduler.moreRunsFor('b')).toBe(false)
+    const next = () => ['a', 'b'].filter((owner) => scheduler.nextRunStarts(owner))
+    const first = BULK_STARTS_PER_RUN
+    for (let i = 0; i < first; i++) scheduler.submit(replyingTask(events, `a${i}`, 'a'))
+    // One run started; a's next two wait for the jobs, then start.
+    let atReply: string[] = []
+    scheduler.submit({
+      urgent: false,
+      owner: 'a',
+      run: async () => {
+        await Promise.resolve()
+        atReply = next()
+      },
+    })
+    scheduler.submit(replyingTask(events, `a${first + 1}`, 'a'))
+    expect(next()).toEqual(['a'])
+    // b calls. a's line is still first (it began to wait first); its call
+    // runs alone, since b waits, and by its reply the next run begins with b's.
+    scheduler.submit(replyingTask(events, 'b0', 'b'))
+    expect(next()).toEqual(['a'])
     await scheduler.idle()
-    expect(scheduler.moreRunsFor('a')).toBe(false)
+    expect(atReply).toEqual(['b'])
+    expect(next()).toEqual([])
   })
 
   it('lets the jobs of started calls run between starts, so their replies do not wait for every start', async () => {
