@@ -48,11 +48,11 @@ export type FrameWriterOptions = Readonly<{
   sendTimeoutMs?: number
   /**
    * Whether more frames will be posted to this writer in the promise jobs
-   * queued after the flush (the server: this client's calls wait, and the
-   * scheduler starts another run of them after the jobs). A flush then
-   * keeps its last, partly filled message of priority 0 for the next
-   * flush, once: backed-up calls' replies leave in full messages, and an
-   * idle call's reply never waits.
+   * queued after the flush (the server: the scheduler's next run of
+   * starts, right after those jobs, begins with this client's calls). A
+   * flush then keeps its last, partly filled message of priority 0 for the
+   * next flush, once: backed-up calls' replies leave in full messages, and
+   * an idle call's reply never waits.
    */
   moreFollow?: () => boolean
 }>
