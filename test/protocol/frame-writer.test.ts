@@ -2,7 +2,8 @@
  * FrameWriter on its own, over a fake Outbound that records each message
  * and over an in-memory endpoint that really fills up: bodies split to fit
  * a message, frames of one turn of the event loop packed into shared
- * messages (never across priorities), tryWrite, and back-pressure.
+ * messages (never across priorities), the last message kept back while
+ * more frames follow, tryWrite, and back-pressure.
  */
 import { describe, expect, it } from 'vitest'
 import { MemoryNetwork, memoryTransport } from '../../src/index.js'
@@ -142,6 +143,54 @@ describe('FrameWriter', () => {
     await new FrameWriter(out).write(header(1), bytes(5))
     expect(out.sent.map((message) => message.via)).toEqual(['send'])
   })
+
+  describe('while more frames follow (moreFollow)', () => {
+    // Messages of two 50-byte frames; ids of the frames in each message sent.
+    const ids = (out: FakeOutbound) => out.sent.map((message) => message.frames.map((frame) => frame.callId))
+    const writerFor = (out: FakeOutbound, more: () => boolean) => new FrameWriter(out, { moreFollow: more })
+    const small = () => bytes(50)
+
+    it('keeps the last, partly filled message for the frames of the next jobs', async () => {
+      const out = new FakeOutbound(HEADER_SIZE * 2 + 100)
+      let more = true
+      const writer = writerFor(out, () => more)
+      for (const id of [1, 2, 3]) writer.post(header(id), small())
+      // As the server's next run of starts does: posts in a promise job queued after the flush's.
+      await Promise.resolve()
+      expect(ids(out)).toEqual([[1, 2]])
+      more = false
+      writer.post(header(4), small())
+      await sleep(0)
+      expect(ids(out)).toEqual([
+        [1, 2],
+        [3, 4],
+      ])
+    })
+
+    it('keeps a message back once only, even while more are said to follow', async () => {
+      const out = new FakeOutbound(HEADER_SIZE * 2 + 100)
+      // Says so 50 times at most: a writer that kept asking would go on without end.
+      let asked = 0
+      const writer = writerFor(out, () => ++asked < 50)
+      for (const id of [1, 2, 3]) writer.post(header(id), small())
+      await sleep(0)
+      expect(ids(out)).toEqual([[1, 2], [3]])
+      expect(asked).toBe(1)
+    })
+
+    it('keeps no urgent message back, and nothing when no more follow', async () => {
+      const out = new FakeOutbound(1024)
+      let more = true
+      const writer = writerFor(out, () => more)
+      writer.post(header(1), small(), 1)
+      await Promise.resolve()
+      expect(ids(out)).toEqual([[1]])
+      more = false
+      writer.post(header(2), small())
+      await Promise.resolve()
+      expect(ids(out)).toEqual([[1], [2]])
+    })
+  })
 })
 
 describe('FrameWriter over a bounded in-memory endpoint', () => {
@@ -198,54 +247,6 @@ describe('FrameWriter over a bounded in-memory endpoint', () => {
     // The frames that waited leave in one message per priority (not one per turn), the urgent one first.
     expect(messages).toEqual([[1], [2], [7], [3, 4, 5, 6, 8]])
     await listener.close()
-  })
-
-  describe('while more frames follow (moreFollow)', () => {
-    // Messages of two 50-byte frames; ids of the frames in each message sent.
-    const ids = (out: FakeOutbound) => out.sent.map((message) => message.frames.map((frame) => frame.callId))
-    const writerFor = (out: FakeOutbound, more: () => boolean) => new FrameWriter(out, { moreFollow: more })
-    const small = () => bytes(50)
-
-    it('keeps the last, partly filled message for the frames of the next jobs', async () => {
-      const out = new FakeOutbound(HEADER_SIZE * 2 + 100)
-      let more = true
-      const writer = writerFor(out, () => more)
-      for (const id of [1, 2, 3]) writer.post(header(id), small())
-      // As the server's next run of starts does: posts in a promise job queued after the flush's.
-      await Promise.resolve()
-      expect(ids(out)).toEqual([[1, 2]])
-      more = false
-      writer.post(header(4), small())
-      await sleep(0)
-      expect(ids(out)).toEqual([
-        [1, 2],
-        [3, 4],
-      ])
-    })
-
-    it('keeps a message back once only, even while more are said to follow', async () => {
-      const out = new FakeOutbound(HEADER_SIZE * 2 + 100)
-      // Says so 50 times at most: a writer that kept asking would go on without end.
-      let asked = 0
-      const writer = writerFor(out, () => ++asked < 50)
-      for (const id of [1, 2, 3]) writer.post(header(id), small())
-      await sleep(0)
-      expect(ids(out)).toEqual([[1, 2], [3]])
-      expect(asked).toBe(1)
-    })
-
-    it('keeps no urgent message back, and nothing when no more follow', async () => {
-      const out = new FakeOutbound(1024)
-      let more = true
-      const writer = writerFor(out, () => more)
-      writer.post(header(1), small(), 1)
-      await Promise.resolve()
-      expect(ids(out)).toEqual([[1]])
-      more = false
-      writer.post(header(2), small())
-      await Promise.resolve()
-      expect(ids(out)).toEqual([[1], [2]])
-    })
   })
 
   it('gives up after sendTimeoutMs when the endpoint stays full', async () => {
