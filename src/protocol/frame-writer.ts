@@ -107,6 +107,11 @@ export class FrameWriter {
    */
   post(header: FrameHeader, body: Uint8Array, priority = 0, callback?: WriteCallback): void {
     this.enqueue(header, body, priority, callback)
+    this.scheduleFlush()
+  }
+
+  /** A flush in a promise job, unless one is queued already. */
+  private scheduleFlush(): void {
     // While blocked, unblock() flushes: a flush scheduled now would find nothing to do.
     if (!this.scheduled && !this.blocked) {
       this.scheduled = true
@@ -177,8 +182,7 @@ export class FrameWriter {
         // The last message is not full and more frames follow: it leaves with them.
         this.keepForLater(frames, start)
         this.keptBack = frames.length - start
-        this.scheduled = true
-        queuePromiseJob(this.flushNow)
+        this.scheduleFlush()
         break
       }
       const sent = this.sendMessage(frames, start, end, size, first.priority)

@@ -310,17 +310,7 @@ describe('Scheduler fairness and pacing', () => {
     const scheduler = new Scheduler({ concurrency: 100, urgentReserve: 0, pollLanes: () => undefined })
     // More calls than one run starts, each submitted in the same synchronous turn.
     const calls = BULK_STARTS_PER_RUN + 4
-    for (let i = 0; i < calls; i++) {
-      scheduler.submit({
-        urgent: false,
-        owner: `o${i}`,
-        run: async () => {
-          events.push(`start ${i}`)
-          await Promise.resolve()
-          events.push(`reply ${i}`)
-        },
-      })
-    }
+    for (let i = 0; i < calls; i++) scheduler.submit(replyingTask(events, `${i}`, `o${i}`))
     await scheduler.idle()
     expect(events.filter((e) => e.startsWith('start'))).toHaveLength(calls)
     expect(events.indexOf('reply 0')).toBeLessThan(events.indexOf(`start ${calls - 1}`))
