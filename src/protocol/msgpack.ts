@@ -1,6 +1,6 @@
 /**
  * The process's one msgpack encoder and decoder (msgpack-javascript reuses
- * their buffers, and JavaScript runs one encode at a time), with three
+ * their buffers, and JavaScript runs one encode at a time), with four
  * kinds of change to how that library works:
  *
  * - Binary fields are copies. Bodies are decoded where they arrived, a
@@ -16,7 +16,11 @@
  *   encodeInto: a sixth of the server's instructions per small call
  *   (bench/analysis.md, the tenth session). (A side effect: malformed
  *   UTF-8 in such strings decodes to U+FFFD, as it already did in longer
- *   strings, instead of to the raw byte values.)
+ *   strings, instead of to the raw byte values.) The encoder writes them
+ *   with its Buffer's own `write`, which needs no view made per string.
+ * - The encoder writes each body straight into shared slabs, and the body
+ *   is a view of its slab (body-slabs.ts), where the library encodes into
+ *   one buffer and a body had to be copied out of it.
  * - The decoder's per-body work reads what V8 can read inline: map keys go
  *   to the library's key cache, and a new body's buffer is taken, without
  *   the reads of `byteLength` that V8 in Node 20 makes generic lookups
@@ -32,8 +36,10 @@
  * msgpack-javascript has options for none of these. Its Decoder reads every
  * `bin` and extension payload through `decodeBinary`, every string through
  * `decodeUtf8String`, starts each body with `reinitializeState` and
- * `setBuffer`; its Encoder writes every string through `encodeString` and
- * checks its room before every value with `ensureBufferSizeToWrite`.
+ * `setBuffer`; its Encoder writes every string through `encodeString`,
+ * checks its room before every value with `ensureBufferSizeToWrite`, and
+ * writes through its `bytes` (a Uint8Array, here a Buffer) and `view`
+ * from `pos`, which `doEncode` moves on.
  * These are replaced on the one instance of each, and checked here when the
  * module loads (and the numbers by decoding a body of each kind), so that
  * a version of the library that renamed them fails at once with a clear
@@ -44,6 +50,7 @@
  */
 import { Buffer } from 'node:buffer'
 import { Decoder, Encoder } from '@msgpack/msgpack'
+import { BodySlabs, type EncodeTarget } from './body-slabs.js'
 import { BodyView } from './body-view.js'
 
 /** Up to this many bytes, msgpack-javascript's JavaScript loops beat a call into the engine's codec (measured in Node 20). */
@@ -72,20 +79,17 @@ interface DecoderInternals {
 /** The Decoder's `headByte` between values (its HEAD_BYTE_REQUIRED). */
 const HEAD_BYTE_REQUIRED = -1
 
-/** The parts of an Encoder the wrapper uses. */
-interface EncoderInternals {
-  bytes: Uint8Array
-  pos: number
+/** The parts of an Encoder the wrapper uses; `bytes` is always one of the Buffers of body-slabs.ts. */
+interface EncoderInternals extends EncodeTarget {
   ensureBufferSizeToWrite(sizeToWrite: number): void
-  resizeBuffer(newSize: number): void
   writeStringHeader(byteLength: number): void
   encodeString(value: string): void
+  doEncode(value: unknown, depth: number): void
 }
 
 const textDecoder = new TextDecoder()
 /** TextDecoder.decode's options, always this object: its default is one V8 reads through a generic lookup. */
 const WHOLE_INPUT = { stream: false }
-const textEncoder = new TextEncoder()
 
 /** One of the library's own methods on `target`, or a clear error if this version has none. */
 function method<T>(target: object, name: keyof T & string): T[keyof T] {
@@ -209,17 +213,17 @@ function checkNumbers(tuned: Decoder): void {
   }
 }
 
-function tunedEncoder(target: Encoder): Encoder {
+function tunedEncoder(target: Encoder, slabs: BodySlabs): EncoderInternals {
   const loopEncode = method<EncoderInternals>(target, 'encodeString') as EncoderInternals['encodeString']
   method<EncoderInternals>(target, 'ensureBufferSizeToWrite')
-  const resizeBuffer = method<EncoderInternals>(target, 'resizeBuffer') as EncoderInternals['resizeBuffer']
   method<EncoderInternals>(target, 'writeStringHeader')
+  method<EncoderInternals>(target, 'doEncode')
   // Asked before every value written. The library compares with its
   // DataView's `byteLength`, a call in Node 20; `bytes` spans the same
-  // buffer, and a Uint8Array's `length` is read inline.
+  // memory, and its `length` is read inline. Out of room, the body moves
+  // (body-slabs.ts) where the library would grow its one buffer.
   const ensureBufferSizeToWrite: EncoderInternals['ensureBufferSizeToWrite'] = function (this: EncoderInternals, sizeToWrite) {
-    const requiredSize = this.pos + sizeToWrite
-    if (this.bytes.length < requiredSize) resizeBuffer.call(this, requiredSize * 2)
+    if (this.bytes.length < this.pos + sizeToWrite) slabs.makeRoom(this, sizeToWrite)
   }
   const encodeString: EncoderInternals['encodeString'] = function (this: EncoderInternals, value) {
     // A UTF-16 unit is at least one UTF-8 byte: shorter strings may be short in bytes too.
@@ -230,13 +234,35 @@ function tunedEncoder(target: Encoder): Encoder {
     const byteLength = Buffer.byteLength(value, 'utf8')
     this.ensureBufferSizeToWrite(5 + byteLength) // the longest header, as the library reserves
     this.writeStringHeader(byteLength)
-    textEncoder.encodeInto(value, this.bytes.subarray(this.pos, this.pos + byteLength))
+    // TextEncoder's encodeInto needed a view of the room, made for each string.
+    this.bytes.write(value, this.pos, byteLength)
     this.pos += byteLength
   }
   Reflect.set(target, 'encodeString', encodeString)
   Reflect.set(target, 'ensureBufferSizeToWrite', ensureBufferSizeToWrite)
-  return target
+  return target as unknown as EncoderInternals
 }
 
-export const encoder = tunedEncoder(new Encoder({ useBigInt64: false, ignoreUndefined: true }))
+const ENCODER_OPTIONS = { useBigInt64: false, ignoreUndefined: true } as const
+const slabs = new BodySlabs()
+const encoder = tunedEncoder(new Encoder(ENCODER_OPTIONS), slabs)
+let encoding = false
+
+/** Encodes a body (a view of a slab, body-slabs.ts); the result is the caller's to keep. */
+export function encodeBody(value: unknown): Uint8Array {
+  // A getter of the value that encodes a body of its own meanwhile gets a one-off encoder.
+  if (encoding) return new Encoder(ENCODER_OPTIONS).encode(value)
+  encoding = true
+  slabs.begin(encoder)
+  try {
+    encoder.doEncode(value, 1)
+  } catch (error) {
+    slabs.abandon()
+    throw error
+  } finally {
+    encoding = false
+  }
+  return slabs.end(encoder)
+}
+
 export const decoder = tunedDecoder(new Decoder())

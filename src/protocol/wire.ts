@@ -3,19 +3,14 @@
  * shape checks on the way in: a peer's bytes are never trusted.
  * @module
  */
-import { pooledCopy } from '../util/pooled-copy.js'
 import { Code } from './code.js'
-import { decoder, encoder } from './msgpack.js'
+import { decoder } from './msgpack.js'
 import { RpcError } from './rpc-error.js'
 
 /** The protocol version a HELLO names: the same number as every frame header's version byte. */
 export { PROTOCOL_VERSION } from './frame.js'
-
 /** Encodes a body; the result is the caller's to keep. */
-export function encodeBody(value: unknown): Uint8Array {
-  // encode() would copy into an ArrayBuffer of its own; see pooled-copy.ts.
-  return pooledCopy(encoder.encodeSharedRef(value))
-}
+export { encodeBody } from './msgpack.js'
 
 /**
  * Decodes a body, or throws INVALID_ARGUMENT saying why it is not msgpack.
