@@ -62,15 +62,12 @@ export class BodySlabs {
     const written = target.pos - this.start
     const needed = written + size
     let to: Region
-    if (this.inScratch) {
-      // Grown by doubling, as the library grows its own buffer; kept for the next large body.
-      to = region(needed * 2)
-      this.scratch = to
-    } else if (needed <= SLAB_BYTES / 2) {
+    if (!this.inScratch && needed <= SLAB_BYTES / 2) {
       to = region(SLAB_BYTES)
       this.slab = to
       this.slabUsed = 0
     } else {
+      // Grown by doubling, as the library grows its own buffer; kept for the next large body.
       if (this.scratch.bytes.length < needed) this.scratch = region(needed * 2)
       to = this.scratch
       // The slab stays as it was before this body.

@@ -9,6 +9,7 @@ import { RpcError } from './rpc-error.js'
 
 /** The protocol version a HELLO names: the same number as every frame header's version byte. */
 export { PROTOCOL_VERSION } from './frame.js'
+
 /** Encodes a body; the result is the caller's to keep. */
 export { encodeBody } from './msgpack.js'
 
