@@ -209,8 +209,10 @@ export class FrameWriter {
   private readonly unblock = (): void => {
     this.blocked = false
     if (this.pending.length === 0) return
-    // Stable (as every Array sort is since ES2019): each priority keeps its order.
-    this.pending.sort(higherPriorityFirst)
+    // Stable (as every Array sort is since ES2019): each priority keeps its
+    // order. Skipped when already in order, as one priority always is: a
+    // stream's backlog can be thousands of frames, sorted at every wait.
+    if (!inPriorityOrder(this.pending)) this.pending.sort(higherPriorityFirst)
     // What waited for room has waited enough: none of it is kept back.
     this.keptBack = this.pending.length
     this.flush()
@@ -281,3 +283,11 @@ export class FrameWriter {
  * not have in the kernel's queue.
  */
 const higherPriorityFirst = (a: Pending, b: Pending): number => b.priority - a.priority
+
+/** Whether no frame has a higher priority than one before it. */
+function inPriorityOrder(frames: readonly Pending[]): boolean {
+  for (let i = 1; i < frames.length; i++) {
+    if ((frames[i] as Pending).priority > (frames[i - 1] as Pending).priority) return false
+  }
+  return true
+}

@@ -8,7 +8,6 @@ import {
   DEFAULT_CLIENT_MAX_BODY_BYTES,
   DEFAULT_CONNECT_TIMEOUT_MS,
   DEFAULT_RECONNECT_HANDSHAKE_TIMEOUT_MS,
-  DEFAULT_STREAM_WINDOW,
   DEFAULT_STREAM_WINDOW_BYTES,
 } from './defaults.js'
 import type { Interceptor } from './interceptor.js'
@@ -48,7 +47,9 @@ export type ClientOptions = Readonly<{
   /**
    * Output elements of a server or bidi stream that the server may send
    * ahead of what the caller has consumed (the credit window), at most; a
-   * call's own `streamWindow` overrides it. Defaults to 256.
+   * call's own `streamWindow` overrides it. Defaults to 256 per KiB of the
+   * reply queue's message size, from 256 up to 2048 (256 with the default
+   * 1 KiB messages, 2048 with `replyMessageSize: 8192`).
    */
   streamWindow?: number
   /**
@@ -60,7 +61,7 @@ export type ClientOptions = Readonly<{
   streamWindowBytes?: number
 }>
 
-type Optional = 'timeoutMs' | 'fingerprint' | 'replyMaxMessages' | 'replyMessageSize' | 'interceptors'
+type Optional = 'timeoutMs' | 'fingerprint' | 'replyMaxMessages' | 'replyMessageSize' | 'interceptors' | 'streamWindow'
 
 /** Client options with every default filled in. */
 export type ResolvedClientOptions = Required<Omit<ClientOptions, Optional>> & Pick<ClientOptions, Optional>
@@ -72,12 +73,12 @@ export function resolveClientOptions(options: ClientOptions, transport: Transpor
     reconnectTimeoutMs: DEFAULT_RECONNECT_HANDSHAKE_TIMEOUT_MS,
     reconnect: true,
     maxBodyBytes: DEFAULT_CLIENT_MAX_BODY_BYTES,
-    streamWindow: DEFAULT_STREAM_WINDOW,
     streamWindowBytes: DEFAULT_STREAM_WINDOW_BYTES,
     ...options,
     transport,
   }
-  checkStreamWindow(resolved.streamWindow, "the client's")
+  // Unset, it is sized to the reply path once that is open (replyStreamWindow).
+  if (resolved.streamWindow !== undefined) checkStreamWindow(resolved.streamWindow, "the client's")
   checkStreamWindowBytes(resolved.streamWindowBytes, "the client's")
   return resolved
 }

@@ -30,7 +30,7 @@ import { judgeServerSchema } from './schema-compat.js'
 import type { AnyService, MethodInput, MethodName, MethodOutput } from './service.js'
 import { NORMAL_PRIORITY, URGENT_PRIORITY } from './session.js'
 import { type ClientStream, ClientStreams, openStream, type StartedCall } from './stream-client.js'
-import { windowLimits } from './stream-credit.js'
+import { replyStreamWindow, type WindowLimits } from './stream-credit.js'
 import type { ClientMethodOf } from './stream-types.js'
 import { toRpcError } from './transport-errors.js'
 
@@ -50,6 +50,8 @@ export class ServiceClient<S extends AnyService> extends ListenedEmitter<ClientE
   private urgent: FrameWriter | undefined
   private readonly calls = new CallQueue()
   private readonly reassembler: Reassembler
+  /** The window of output streams, unless a call sets its own (ClientOptions.streamWindow, streamWindowBytes). */
+  private readonly outputWindow: WindowLimits
   private readonly transport: Transport
   private handshake: ClientHandshake | undefined
   private heartbeatMs = 1000
@@ -91,7 +93,7 @@ export class ServiceClient<S extends AnyService> extends ListenedEmitter<ClientE
       else writer.post(header, body, priority, done)
     },
     maxElementBytes: () => this.maxRequestBytes,
-    streamWindow: () => windowLimits(this.options),
+    streamWindow: () => this.outputWindow,
   })
 
   /** @internal use {@link createClient} */
@@ -103,6 +105,10 @@ export class ServiceClient<S extends AnyService> extends ListenedEmitter<ClientE
     super()
     this.transport = options.transport
     this.reassembler = new Reassembler({ maxBodyBytes: options.maxBodyBytes })
+    this.outputWindow = {
+      elements: options.streamWindow ?? replyStreamWindow(reply.inbound.messageSize),
+      bytes: options.streamWindowBytes,
+    }
     this.keepalive = new ClientKeepalive(this, reply)
     // Weakly: a consuming reply path is rooted, and must not keep a dropped client.
     reply.inbound.consume(this.keepalive.weakly(this.onMessage))

@@ -24,9 +24,23 @@ export const DEFAULT_MAX_HANDSHAKES_PER_PRINCIPAL = 24
  * 64-byte elements waited on those round trips with both sides mostly
  * idle; 64 about doubled its rate, and 256 cut the CPU per element by a
  * further quarter on both sides (bench/streams.ts, same runs). The byte
- * budget below keeps large elements to a smaller window.
+ * budget below keeps large elements to a smaller window. A client's output
+ * streams get this many per KiB of its reply messages unless told
+ * (src/rpc/stream-credit.ts, `replyStreamWindow`).
  */
 export const DEFAULT_STREAM_WINDOW = 256
+/**
+ * The widest window a client's output streams get by default, reached with
+ * reply messages of 8 KiB (the largest mq_msgsize the kernel allows
+ * without raising fs.mqueue.msgsize_max). With 8 KiB replies, 256 elements
+ * of 64 bytes are about three of the reply queue's ten messages, and the
+ * server waited for each renewal with its queue nearly empty: about
+ * 500,000 elements/s, against 650,000 to 1,160,000 with 1,024 or 2,048
+ * (bench/analysis.md, the sixteenth session). With the default 1 KiB
+ * replies a window wider than 256 was slower: the queue holds about 100
+ * such elements, and the writer only waits longer on a full queue.
+ */
+export const MAX_DEFAULT_STREAM_WINDOW = 2048
 /**
  * About how many bytes of elements a stream's reader lets its writer send
  * ahead: the window is sized to this many elements of the average size

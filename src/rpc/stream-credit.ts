@@ -8,6 +8,7 @@
  */
 
 import { MAX_CREDIT } from '../protocol/wire.js'
+import { DEFAULT_STREAM_WINDOW, MAX_DEFAULT_STREAM_WINDOW } from './defaults.js'
 
 /** What a reader lets its writer send ahead: at most `elements`, and about `bytes` of them. */
 export type WindowLimits = Readonly<{ elements: number; bytes: number }>
@@ -28,6 +29,19 @@ export const SMALLEST_WINDOW = 4
 /** The limits a server's or client's resolved options set. */
 export function windowLimits(options: Readonly<{ streamWindow: number; streamWindowBytes: number }>): WindowLimits {
   return { elements: options.streamWindow, bytes: options.streamWindowBytes }
+}
+
+/**
+ * The element limit of a client's output window when it sets none:
+ * {@link DEFAULT_STREAM_WINDOW} per KiB of the messages its reply path
+ * carries, up to {@link MAX_DEFAULT_STREAM_WINDOW}. Larger messages hold
+ * more elements each, so more must be in flight to keep the path busy; a
+ * path without a fixed message size gets the plain default.
+ */
+export function replyStreamWindow(replyMessageSize: number | undefined): number {
+  if (replyMessageSize === undefined) return DEFAULT_STREAM_WINDOW
+  const scaled = Math.floor((DEFAULT_STREAM_WINDOW * replyMessageSize) / 1024)
+  return Math.min(MAX_DEFAULT_STREAM_WINDOW, Math.max(DEFAULT_STREAM_WINDOW, scaled))
 }
 
 /** Checks a `streamWindow` option: one CREDIT must be able to grant the whole window. */

@@ -6,7 +6,8 @@
  */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { CreditWindow, FIRST_WINDOW, SMALLEST_WINDOW, type WindowLimits } from '../../src/rpc/stream-credit.js'
+import { DEFAULT_STREAM_WINDOW, MAX_DEFAULT_STREAM_WINDOW } from '../../src/rpc/defaults.js'
+import { CreditWindow, FIRST_WINDOW, replyStreamWindow, SMALLEST_WINDOW, type WindowLimits } from '../../src/rpc/stream-credit.js'
 
 /** One writer and one reader around a window; `step` sends all the credit allows or consumes one element. */
 class Pair {
@@ -101,5 +102,18 @@ describe('CreditWindow', () => {
     expect(run()).toBe(8)
     size = 100
     expect(run()).toBe(256)
+  })
+})
+
+describe('replyStreamWindow', () => {
+  it('gives a client the default window per KiB of its reply messages, within its bounds', () => {
+    // No fixed message size (a broker's reply path): the plain default.
+    expect(replyStreamWindow(undefined)).toBe(DEFAULT_STREAM_WINDOW)
+    expect(replyStreamWindow(512)).toBe(DEFAULT_STREAM_WINDOW)
+    expect(replyStreamWindow(1024)).toBe(DEFAULT_STREAM_WINDOW)
+    expect(replyStreamWindow(2048)).toBe(2 * DEFAULT_STREAM_WINDOW)
+    expect(replyStreamWindow(4096)).toBe(4 * DEFAULT_STREAM_WINDOW)
+    expect(replyStreamWindow(8192)).toBe(MAX_DEFAULT_STREAM_WINDOW)
+    expect(replyStreamWindow(1024 * 1024)).toBe(MAX_DEFAULT_STREAM_WINDOW)
   })
 })

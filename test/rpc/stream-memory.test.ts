@@ -19,14 +19,15 @@ import {
   memoryTransport,
   type Server,
 } from '../../src/index.js'
-import { DEFAULT_STREAM_WINDOW } from '../../src/rpc/defaults.js'
-import { FIRST_WINDOW, SMALLEST_WINDOW } from '../../src/rpc/stream-credit.js'
+import { FIRST_WINDOW, replyStreamWindow, SMALLEST_WINDOW } from '../../src/rpc/stream-credit.js'
+import { DEFAULT_MEMORY_MESSAGE_SIZE } from '../../src/transport/memory/memory-transport.js'
 import { RecordingProbe, Streams, streamHandlers } from '../fixtures/stream-service.js'
 import { rpcErrorOf } from '../helpers/errors.js'
 import { until } from '../helpers/wait.js'
 
 const ADDRESS = 'mem.streams'
-const WINDOW = DEFAULT_STREAM_WINDOW
+// A client's default output window follows its reply path's message size.
+const WINDOW = replyStreamWindow(DEFAULT_MEMORY_MESSAGE_SIZE)
 
 let network: MemoryNetwork
 let probe: RecordingProbe
@@ -124,7 +125,7 @@ describe('each stream kind', () => {
 describe('credit', () => {
   it('a server stream runs at most one window ahead of its reader, renewed at half the window', async () => {
     const t = tag()
-    const iterator = client.count({ tag: t, to: 1000 })[Symbol.asyncIterator]()
+    const iterator = client.count({ tag: t, to: 10 * WINDOW })[Symbol.asyncIterator]()
     await iterator.next()
     await settle()
     // The reader took 1: no renewal yet, so the generator stopped after the first window.

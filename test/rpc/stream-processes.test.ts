@@ -7,8 +7,8 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { type Client, Code, createClient } from '../../src/index.js'
-import { DEFAULT_STREAM_WINDOW } from '../../src/rpc/defaults.js'
-import { SMALLEST_WINDOW } from '../../src/rpc/stream-credit.js'
+import { DEFAULT_STREAM_WINDOW, MAX_DEFAULT_STREAM_WINDOW } from '../../src/rpc/defaults.js'
+import { FIRST_WINDOW, SMALLEST_WINDOW } from '../../src/rpc/stream-credit.js'
 import { Streams } from '../fixtures/stream-service.js'
 import { runCli, startCli } from '../helpers/cli.js'
 import { rpcErrorOf } from '../helpers/errors.js'
@@ -152,6 +152,29 @@ describe('back-pressure', () => {
     // major collections alone moves the peak by up to about 10 MB.
     const secondHalf = rss.slice(Math.floor(rss.length / 2))
     expect((Math.max(...secondHalf) - Math.min(...secondHalf)) / 1048576).toBeLessThan(16)
+  })
+
+  it('a client with larger reply messages lets more small elements in flight, still bounded', async () => {
+    const server = await startServer()
+    const probeAhead = async (options: Readonly<Record<string, unknown>>): Promise<number> => {
+      const client = await connectTo(server, options)
+      const t = tag('wide')
+      const iterator = client.count({ tag: t, to: 100_000, bytes: 64 })[Symbol.asyncIterator]()
+      // Past the first renewal (at half of the first window), which widens the window to its limit.
+      const consumed = FIRST_WINDOW
+      for (let i = 0; i < consumed; i++) await iterator.next()
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      const progress = await server.request({ op: 'progress' }, WAIT_MS)
+      await iterator.return?.()
+      return ((progress.produced as Record<string, number>)[t] ?? 0) - consumed
+    }
+    // 1 KiB reply messages (the default): 256 elements; 8 KiB ones: 2,048.
+    const narrow = await probeAhead({})
+    const wide = await probeAhead({ replyMessageSize: 8192 })
+    expect(narrow).toBeGreaterThan(DEFAULT_STREAM_WINDOW / 2)
+    expect(narrow).toBeLessThanOrEqual(DEFAULT_STREAM_WINDOW)
+    expect(wide).toBeGreaterThan(MAX_DEFAULT_STREAM_WINDOW / 2)
+    expect(wide).toBeLessThanOrEqual(MAX_DEFAULT_STREAM_WINDOW)
   })
 
   it('large elements are held to a few in flight: the window is sized by bytes', async () => {

@@ -189,6 +189,7 @@ export class MemoryNetwork {
 function inbound(endpoint: Endpoint, close: () => void): Inbound {
   return {
     address: endpoint.address,
+    messageSize: endpoint.messageSize,
     consume: (sink) => endpoint.consume(sink),
     readNow: () => endpoint.deliver(),
     close: async () => close(),

@@ -43,6 +43,10 @@ class QueueInbound implements Inbound {
     return this.queue.name
   }
 
+  get messageSize(): number {
+    return this.queue.messageSize
+  }
+
   consume(sink: MessageSink): void {
     this.queue.consume(sink)
   }
