@@ -11,6 +11,7 @@ import { cpus, loadavg, release, totalmem } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { DEFAULT_STREAM_WINDOW, DEFAULT_STREAM_WINDOW_BYTES } from '../src/rpc/defaults.js'
+import { replyStreamWindow } from '../src/rpc/stream-credit.js'
 import { judge } from './goals.js'
 import type { BenchReport, ContenderRun } from './results.js'
 import { fmt } from './summary.js'
@@ -243,7 +244,7 @@ export function writeReport(report: BenchReport, options: RunInfo): string[] {
         ]),
       ),
       '',
-      `Each figure is the median of ${report.streams[0]?.runs.length ?? 0} streams; the implementations' runs alternate. mqrpc: a \`stream: 'server'\` method with default options (every element validated on both sides, the default window: at most ${DEFAULT_STREAM_WINDOW} elements and about ${DEFAULT_STREAM_WINDOW_BYTES / 1024} KiB of them), read with \`for await\`; the client's reply queue has the default 1 KiB messages, so a 4 KiB element takes five messages, and its ten slots hold two elements. The \`replyMessageSize 8192\` rows are the same stream read by a client that opened its reply queue with 8 KiB messages, as one expecting large replies should (it costs eight times the queue memory, of the user's RLIMIT_MSGQUEUE). Baseline: length-prefixed msgpack frames over a Unix socket, written with back-pressure, decoded one by one (bench/README.md, "streams").`,
+      `Each figure is the median of ${report.streams[0]?.runs.length ?? 0} streams; the implementations' runs alternate. mqrpc: a \`stream: 'server'\` method with default options (every element validated on both sides, the default window: at most ${DEFAULT_STREAM_WINDOW} elements and about ${DEFAULT_STREAM_WINDOW_BYTES / 1024} KiB of them), read with \`for await\`; the client's reply queue has the default 1 KiB messages, so a 4 KiB element takes five messages, and its ten slots hold two elements. The \`replyMessageSize 8192\` rows are the same stream read by a client that opened its reply queue with 8 KiB messages, as one expecting large replies should (it costs eight times the queue memory, of the user's RLIMIT_MSGQUEUE); such a client's default window is at most ${replyStreamWindow(8192)} elements. Baseline: length-prefixed msgpack frames over a Unix socket, written with back-pressure, decoded one by one (bench/README.md, "streams").`,
       '',
     )
   }
