@@ -15,6 +15,7 @@ import { rpcErrorOf } from '../helpers/errors.js'
 import { cleanupQueues, trackQueue, uniqueQueueName, useQueueGuard } from '../helpers/queues.js'
 import { PROCESS_TEST_TIMEOUT_MS, ServerProc, START_MS, WAIT_MS } from '../helpers/rpc.js'
 import { spawnFixture } from '../helpers/spawn.js'
+import { settle, sleep } from '../helpers/wait.js'
 
 useQueueGuard()
 vi.setConfig({ testTimeout: 3 * PROCESS_TEST_TIMEOUT_MS, hookTimeout: PROCESS_TEST_TIMEOUT_MS })
@@ -156,25 +157,28 @@ describe('back-pressure', () => {
 
   it('a client with larger reply messages lets more small elements in flight, still bounded', async () => {
     const server = await startServer()
-    const probeAhead = async (options: Readonly<Record<string, unknown>>): Promise<number> => {
+    // How far the producer runs ahead of a reader that took the first window and stopped.
+    const aheadOf = async (options: Readonly<Record<string, unknown>>, window: number): Promise<number> => {
       const client = await connectTo(server, options)
       const t = tag('wide')
       const iterator = client.count({ tag: t, to: 100_000, bytes: 64 })[Symbol.asyncIterator]()
-      // Past the first renewal (at half of the first window), which widens the window to its limit.
       const consumed = FIRST_WINDOW
       for (let i = 0; i < consumed; i++) await iterator.next()
-      await new Promise((resolve) => setTimeout(resolve, 300))
-      const progress = await server.request({ op: 'progress' }, WAIT_MS)
+      const produced = async () =>
+        ((await server.request({ op: 'progress' }, WAIT_MS)).produced as Record<string, number>)[t] ?? 0
+      // The renewal at half the first window widened it to `window`; the
+      // elements consumed since are not granted again yet.
+      const full = window - (consumed - FIRST_WINDOW / 2)
+      await settle(produced, (n) => n - consumed >= full, `the producer ran ${full} ahead`)
+      await sleep(200)
+      const ahead = (await produced()) - consumed
       await iterator.return?.()
-      return ((progress.produced as Record<string, number>)[t] ?? 0) - consumed
+      return ahead
     }
     // 1 KiB reply messages (the default): 256 elements; 8 KiB ones: 2,048.
-    const narrow = await probeAhead({})
-    const wide = await probeAhead({ replyMessageSize: 8192 })
-    expect(narrow).toBeGreaterThan(DEFAULT_STREAM_WINDOW / 2)
-    expect(narrow).toBeLessThanOrEqual(DEFAULT_STREAM_WINDOW)
-    expect(wide).toBeGreaterThan(MAX_DEFAULT_STREAM_WINDOW / 2)
-    expect(wide).toBeLessThanOrEqual(MAX_DEFAULT_STREAM_WINDOW)
+    expect(await aheadOf({}, DEFAULT_STREAM_WINDOW)).toBe(DEFAULT_STREAM_WINDOW - FIRST_WINDOW / 2)
+    const wide = await aheadOf({ replyMessageSize: 8192 }, MAX_DEFAULT_STREAM_WINDOW)
+    expect(wide).toBe(MAX_DEFAULT_STREAM_WINDOW - FIRST_WINDOW / 2)
   })
 
   it('large elements are held to a few in flight: the window is sized by bytes', async () => {
