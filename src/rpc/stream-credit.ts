@@ -36,7 +36,7 @@ export function windowLimits(options: Readonly<{ streamWindow: number; streamWin
  * {@link DEFAULT_STREAM_WINDOW} per KiB of the messages its reply path
  * carries, up to {@link MAX_DEFAULT_STREAM_WINDOW}. Larger messages hold
  * more elements each, so more must be in flight to keep the path busy; a
- * path without a fixed message size gets the plain default.
+ * path that does not know its message size gets the plain default.
  */
 export function replyStreamWindow(replyMessageSize: number | undefined): number {
   if (replyMessageSize === undefined) return DEFAULT_STREAM_WINDOW

@@ -37,12 +37,12 @@ export interface Inbound {
   /** The address peers write to, as shown in messages and errors. */
   readonly address: string
   /**
-   * Largest message that arrives here, where the path has a fixed one (a
-   * queue's mq_msgsize). A client sizes its streams' default window to it:
-   * the more elements a message holds, the more must be in flight to keep
-   * the path full.
+   * Largest message that arrives here, where the path knows it (a queue's
+   * mq_msgsize, a broker's max_payload). A client sizes its streams'
+   * default window to it: the more elements a message holds, the more must
+   * be in flight to keep the path full.
    */
-  readonly messageSize?: number
+  readonly messageSize?: number | undefined
   /** Hands every message to `sink`, now and as they come; one consumer per inbound. */
   consume(sink: MessageSink): void
   /**

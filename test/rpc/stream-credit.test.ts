@@ -107,7 +107,7 @@ describe('CreditWindow', () => {
 
 describe('replyStreamWindow', () => {
   it('gives a client the default window per KiB of its reply messages, within its bounds', () => {
-    // No fixed message size (a broker's reply path): the plain default.
+    // A path that does not know its message size: the plain default.
     expect(replyStreamWindow(undefined)).toBe(DEFAULT_STREAM_WINDOW)
     expect(replyStreamWindow(512)).toBe(DEFAULT_STREAM_WINDOW)
     expect(replyStreamWindow(1024)).toBe(DEFAULT_STREAM_WINDOW)

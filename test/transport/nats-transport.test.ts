@@ -86,6 +86,8 @@ describe('NATS transport', () => {
     const client = as('alice')
     const reply = await client.openReplyPath()
     expect(reply.inbound.address).toMatch(/^_INBOX\.alice\.[0-9a-f]+$/)
+    // What the client sizes its streams' default window to: the broker's max_payload.
+    expect(reply.inbound.messageSize).toBe(MAX_PAYLOAD)
     const answers = collector()
     reply.inbound.consume(answers.sink)
     const lanes = await client.connect('/calc')

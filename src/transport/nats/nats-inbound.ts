@@ -13,6 +13,7 @@ export class NatsInbound implements Inbound {
   private early: Uint8Array[] = []
   private readonly subscriptions: Subscription[] = []
   private closed = false
+  private connection: NatsConnection | undefined
   /** The first subscription error (a permission violation), checked after a flush. */
   failure: Error | undefined
 
@@ -22,7 +23,13 @@ export class NatsInbound implements Inbound {
     private readonly onMessage?: (msg: Msg) => void,
   ) {}
 
+  /** The broker's max_payload, once subscribed: no message arriving here is larger. */
+  get messageSize(): number | undefined {
+    return this.connection?.info?.max_payload
+  }
+
   subscribe(nc: NatsConnection, subject: string, queue?: string): Subscription {
+    this.connection = nc
     const subscription = nc.subscribe(subject, {
       ...(queue === undefined ? {} : { queue }),
       callback: (error, msg) => {
