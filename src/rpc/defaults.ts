@@ -39,7 +39,9 @@ export const DEFAULT_STREAM_WINDOW = 256
  * (bench/analysis.md, the sixteenth session). With the default 1 KiB
  * replies, whose queue holds about 100 such elements, the full queue is
  * the limit and a window wider than 256 was slower (about 600,000
- * elements/s against 720,000).
+ * elements/s against 720,000). A server's input window does not scale
+ * so: its request queue is shared by every client, and a wider window
+ * would let one client's stream keep it full for all the others.
  */
 export const MAX_DEFAULT_STREAM_WINDOW = 2048
 /**
