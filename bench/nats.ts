@@ -1,7 +1,9 @@
 /**
  * The same service over the local transport (POSIX queues) and over NATS,
- * side by side: median and p99 latency of one call at a time, and calls per
- * second with 64 in flight. The server is a child process (this file run
+ * side by side: median and p99 latency of one call at a time, calls per
+ * second with 64 in flight, and elements per second of a server stream of
+ * small elements, each with the client's default options (so each
+ * transport's default stream window). The server is a child process (this file run
  * with `--serve`), the client this process; NATS runs through a real
  * nats-server on a free loopback port (test/helpers/nats-broker.ts), so each
  * NATS call pays two broker hops.
@@ -16,17 +18,28 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { Type } from 'typebox'
-import { createClient, createServer, defineService } from '../src/index.js'
-import { natsTransport } from '../src/transport/nats/index.js'
+import { type Client, createClient, createServer, defineService } from '../src/index.js'
+import { replyStreamWindow } from '../src/rpc/stream-credit.js'
+import { DEFAULT_REPLY_MESSAGE_SIZE } from '../src/transport/mq/queue-defaults.js'
+import { DEFAULT_MAX_PAYLOAD, natsTransport } from '../src/transport/nats/index.js'
 import type { Transport } from '../src/transport/transport.js'
 import { type NatsBroker, startNatsBroker } from '../test/helpers/nats-broker.js'
 
-/** A ~64-byte echo, as in bench/rpc.ts. */
+/** A ~64-byte echo, as in bench/rpc.ts, and a server stream of elements about as large. */
 const Echo = defineService('bench-echo', {
-  methods: { echo: { input: Type.Object({ text: Type.String() }), output: Type.Object({ text: Type.String() }) } },
+  methods: {
+    echo: { input: Type.Object({ text: Type.String() }), output: Type.Object({ text: Type.String() }) },
+    count: {
+      stream: 'server',
+      input: Type.Object({ n: Type.Integer({ minimum: 0 }) }),
+      output: Type.Object({ i: Type.Integer(), text: Type.String() }),
+    },
+  },
 })
 const TEXT = 'x'.repeat(48)
 const IN_FLIGHT = 64
+/** Elements of the timed stream in a full run. */
+const STREAM_ELEMENTS = 300_000
 
 type Side = Readonly<{ name: string; address: string; serverArgs: string[]; transport: () => Transport | undefined }>
 
@@ -36,6 +49,7 @@ export interface NatsBenchRow {
   readonly p50Us: number
   readonly p99Us: number
   readonly callsPerSecond: number
+  readonly streamElementsPerSecond: number
 }
 
 function transportFromArgs(args: readonly string[]): (Transport & { close(): Promise<void> }) | undefined {
@@ -49,7 +63,12 @@ async function serve(address: string, rest: readonly string[]): Promise<void> {
   const transport = transportFromArgs(rest)
   const server = await createServer(
     Echo,
-    { echo: ({ text }) => ({ text }) },
+    {
+      echo: ({ text }) => ({ text }),
+      count: async function* ({ n }) {
+        for (let i = 0; i < n; i++) yield { i, text: TEXT }
+      },
+    },
     { queue: address, ...(transport ? { transport } : {}) },
   )
   console.log('ready')
@@ -77,7 +96,23 @@ function startServer(side: Side): Promise<ChildProcess> {
 const percentile = (sorted: readonly number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0
 
-async function measure(side: Side, calls: number, seconds: number): Promise<NatsBenchRow> {
+/** Elements per second of one stream of `elements`, after a warm-up stream a fifth as long. */
+async function streamRate(client: Client<typeof Echo>, elements: number): Promise<number> {
+  const drain = async (n: number) => {
+    let received = 0
+    for await (const element of client.count({ n })) {
+      if (element.i !== received) throw new Error(`element ${element.i} where ${received} was due`)
+      received++
+    }
+    if (received !== n) throw new Error(`stream ended after ${received} of ${n} elements`)
+  }
+  await drain(Math.ceil(elements / 5))
+  const began = performance.now()
+  await drain(elements)
+  return elements / ((performance.now() - began) / 1000)
+}
+
+async function measure(side: Side, calls: number, seconds: number, elements: number): Promise<NatsBenchRow> {
   const server = await startServer(side)
   const transport = side.transport()
   const client = await createClient(Echo, { queue: side.address, ...(transport ? { transport } : {}) })
@@ -106,6 +141,7 @@ async function measure(side: Side, calls: number, seconds: number): Promise<Nats
       p50Us: Math.round(percentile(times, 0.5)),
       p99Us: Math.round(percentile(times, 0.99)),
       callsPerSecond: Math.round(done / elapsed),
+      streamElementsPerSecond: Math.round(await streamRate(client, elements)),
     }
   } finally {
     await client.close()
@@ -116,11 +152,13 @@ async function measure(side: Side, calls: number, seconds: number): Promise<Nats
   }
 }
 
-function markdown(rows: readonly NatsBenchRow[]): string {
+function markdown(rows: readonly NatsBenchRow[], elements: number): string {
   const lines = [
-    `| Transport | p50 (µs) | p99 (µs) | calls/s, ${IN_FLIGHT} in flight |`,
-    '|---|---:|---:|---:|',
-    ...rows.map((r) => `| ${r.transport} | ${r.p50Us} | ${r.p99Us} | ${r.callsPerSecond} |`),
+    `| Transport | p50 (µs) | p99 (µs) | calls/s, ${IN_FLIGHT} in flight | server stream, elements/s |`,
+    '|---|---:|---:|---:|---:|',
+    ...rows.map((r) => `| ${r.transport} | ${r.p50Us} | ${r.p99Us} | ${r.callsPerSecond} | ${r.streamElementsPerSecond} |`),
+    '',
+    `The stream is one server stream of ${elements.toLocaleString('en')} elements \`{ i, text }\` of about 60 bytes (after one a fifth as long), read with \`for await\` by a client with default options: over POSIX queues its reply queue has messages of ${DEFAULT_REPLY_MESSAGE_SIZE} bytes and the stream a window of ${replyStreamWindow(DEFAULT_REPLY_MESSAGE_SIZE)} elements; over NATS messages of up to the broker's \`max_payload\` (${DEFAULT_MAX_PAYLOAD} bytes) and a window of ${replyStreamWindow(DEFAULT_MAX_PAYLOAD)}.`,
   ]
   return lines.join('\n')
 }
@@ -130,6 +168,7 @@ export default async function run(argv: readonly string[] = []): Promise<{ extra
   const quick = argv.includes('--quick')
   const calls = quick ? 300 : 3000
   const seconds = quick ? 0.5 : 3
+  const elements = quick ? 20_000 : STREAM_ELEMENTS
   const tag = `${process.pid}`
   let broker: NatsBroker | undefined
   try {
@@ -146,10 +185,12 @@ export default async function run(argv: readonly string[] = []): Promise<{ extra
     ]
     const rows: NatsBenchRow[] = []
     for (const side of sides) {
-      console.log(`${side.name}: ${calls} calls one at a time, then ${seconds} s with ${IN_FLIGHT} in flight`)
-      rows.push(await measure(side, calls, seconds))
+      console.log(
+        `${side.name}: ${calls} calls one at a time, then ${seconds} s with ${IN_FLIGHT} in flight, then a stream of ${elements} elements`,
+      )
+      rows.push(await measure(side, calls, seconds, elements))
     }
-    const table = markdown(rows)
+    const table = markdown(rows, elements)
     console.log(table)
     return { extra: [{ title: 'The same service over POSIX queues and NATS', markdown: table }] }
   } finally {
