@@ -3,10 +3,10 @@
  * side by side: median and p99 latency of one call at a time, calls per
  * second with 64 in flight, and elements per second of a server stream of
  * small elements, each with the client's default options (so each
- * transport's default stream window). The server is a child process (this file run
- * with `--serve`), the client this process; NATS runs through a real
- * nats-server on a free loopback port (test/helpers/nats-broker.ts), so each
- * NATS call pays two broker hops.
+ * transport's default stream window). The server is a child process (this
+ * file run with `--serve`), the client this process; NATS runs through a
+ * real nats-server on a free loopback port (test/helpers/nats-broker.ts),
+ * so each NATS call pays two broker hops.
  *
  *   node --import tsx bench/nats.ts [--quick]
  *
