@@ -24,6 +24,7 @@ import { DEFAULT_REPLY_MESSAGE_SIZE } from '../src/transport/mq/queue-defaults.j
 import { DEFAULT_MAX_PAYLOAD, natsTransport } from '../src/transport/nats/index.js'
 import type { Transport } from '../src/transport/transport.js'
 import { type NatsBroker, startNatsBroker } from '../test/helpers/nats-broker.js'
+import { readInOrder } from './stream-order.js'
 
 /** A ~64-byte echo, as in bench/rpc.ts, and a server stream of elements about as large. */
 const Echo = defineService('bench-echo', {
@@ -98,14 +99,7 @@ const percentile = (sorted: readonly number[], p: number) =>
 
 /** Elements per second of one stream of `elements`, after a warm-up stream a fifth as long. */
 async function streamRate(client: Client<typeof Echo>, elements: number): Promise<number> {
-  const drain = async (n: number) => {
-    let received = 0
-    for await (const element of client.count({ n })) {
-      if (element.i !== received) throw new Error(`element ${element.i} where ${received} was due`)
-      received++
-    }
-    if (received !== n) throw new Error(`stream ended after ${received} of ${n} elements`)
-  }
+  const drain = (n: number) => readInOrder(client.count({ n }), n)
   await drain(Math.ceil(elements / 5))
   const began = performance.now()
   await drain(elements)

@@ -28,6 +28,7 @@ import { createClient, createServer, defineService, type Handlers } from '../src
 import { processFigures } from './echo-service.js'
 import { frame, readFrames } from './msgpack-socket.js'
 import { type PeerRoles, runPeerRole } from './peer-main.js'
+import { readInOrder } from './stream-order.js'
 import { cpuUs, now } from './summary.js'
 
 /** The streaming service mqrpc serves: `count` streams `n` elements of about `bytes` bytes each. */
@@ -148,14 +149,7 @@ interface StreamPeer {
 async function mqPeer(address: string, replyMessageSize?: number): Promise<StreamPeer> {
   const client = await createClient(Streams, { queue: address, ...(replyMessageSize === undefined ? {} : { replyMessageSize }) })
   return {
-    async count(n, bytes) {
-      let expected = 0
-      for await (const element of client.count({ n, bytes })) {
-        if (element.i !== expected) throw new Error(`element ${element.i} where ${expected} was due`)
-        expected++
-      }
-      if (expected !== n) throw new Error(`stream ended after ${expected} of ${n} elements`)
-    },
+    count: (n, bytes) => readInOrder(client.count({ n, bytes }), n),
     serverCpuUs: async () => (await client.stats({})).cpuUs,
     close: () => client.close(),
   }
