@@ -11,7 +11,7 @@
  */
 import type { Outbound } from '../transport/transport.js'
 import { queuePromiseJob } from '../util/promise-job.js'
-import { encodeFrame, type FrameHeader, HEADER_SIZE, writeHeader } from './frame.js'
+import { encodeFrame, type FrameHeader, HEADER_SIZE, SHORT_HEADER_SIZE, writeHeader, writeShortHeader } from './frame.js'
 import { MessagePool } from './message-pool.js'
 
 interface Pending {
@@ -71,6 +71,8 @@ export class FrameWriter {
   private blocked = false
   /** Frames at the head of `pending` that a flush already kept back once (see moreFollow). */
   private keptBack = 0
+  /** The reader has said it reads short frames (see useShortFrames). */
+  private shortFrames = false
   private readonly maxChunk: number
   private readonly flushNow = (): void => this.flush()
   private readonly flushLater = (): void => {
@@ -88,6 +90,22 @@ export class FrameWriter {
         `${endpoint.address} carries messages of ${endpoint.messageSize} bytes; a frame needs more than ${HEADER_SIZE}`,
       )
     }
+  }
+
+  /**
+   * From now on a whole body that follows a frame of the same token in a
+   * message goes as a short frame (docs/PROTOCOL.md 3.1). Only once the
+   * reader has said, in the handshake, that it reads them.
+   */
+  useShortFrames(): void {
+    this.shortFrames = true
+  }
+
+  /** The header `frame` gets when it follows `before` in a message. */
+  private headerSizeAfter(before: Pending, frame: Pending): number {
+    return this.shortFrames && frame.chunkLength === frame.body.length && frame.header.token === before.header.token
+      ? SHORT_HEADER_SIZE
+      : HEADER_SIZE
   }
 
   /**
@@ -174,8 +192,9 @@ export class FrameWriter {
       let end = start + 1
       while (end < frames.length) {
         const next = frames[end] as Pending
-        if (next.priority !== first.priority || size + HEADER_SIZE + next.chunkLength > this.endpoint.messageSize) break
-        size += HEADER_SIZE + next.chunkLength
+        const nextSize = this.headerSizeAfter(frames[end - 1] as Pending, next) + next.chunkLength
+        if (next.priority !== first.priority || size + nextSize > this.endpoint.messageSize) break
+        size += nextSize
         end++
       }
       if (end === frames.length && start >= keptBefore && first.priority === 0 && this.options.moreFollow?.() === true) {
@@ -232,14 +251,19 @@ export class FrameWriter {
     let at = 0
     for (let i = start; i < end; i++) {
       const frame = frames[i] as Pending
-      writeHeader(view, base + at, frame.header, frame.body.length, frame.offset, frame.chunkLength)
+      const headerSize = i === start ? HEADER_SIZE : this.headerSizeAfter(frames[i - 1] as Pending, frame)
+      if (headerSize === HEADER_SIZE) {
+        writeHeader(view, base + at, frame.header, frame.body.length, frame.offset, frame.chunkLength)
+      } else {
+        writeShortHeader(view, base + at, frame.header, frame.chunkLength)
+      }
       message.set(
         frame.chunkLength === frame.body.length
           ? frame.body
           : frame.body.subarray(frame.offset, frame.offset + frame.chunkLength),
-        at + HEADER_SIZE,
+        at + headerSize,
       )
-      at += HEADER_SIZE + frame.chunkLength
+      at += headerSize + frame.chunkLength
     }
     // Room in the queue and nobody waiting before us: send now, no promise.
     if (this.endpoint.waitingSends === 0) {

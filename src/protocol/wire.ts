@@ -35,6 +35,8 @@ export interface HelloBody {
   readonly pid: number
   readonly nonce: Uint8Array
   readonly fingerprint?: string
+  /** The client reads short frames (docs/PROTOCOL.md 3.1) on its reply path. */
+  readonly shortFrames?: boolean
 }
 
 export interface WelcomeBody {
@@ -49,6 +51,8 @@ export interface WelcomeBody {
    * still work (docs/SCHEMA-EVOLUTION.md).
    */
   readonly shape?: unknown
+  /** The server reads short frames from this client, and writes them to it (its HELLO asked). */
+  readonly shortFrames?: boolean
 }
 
 export interface ErrorBody {
@@ -103,10 +107,11 @@ export function readHello(value: unknown): HelloBody {
     nonce: field<Uint8Array>(body, 'nonce', 'bin', 'HELLO'),
   }
   if (hello.nonce.byteLength < 8 || hello.nonce.byteLength > 64) malformed('HELLO', 'nonce must be 8 to 64 bytes')
-  if (body.fingerprint !== undefined) {
-    return { ...hello, fingerprint: field<string>(body, 'fingerprint', 'string', 'HELLO') }
+  return {
+    ...hello,
+    ...(body.fingerprint === undefined ? {} : { fingerprint: field<string>(body, 'fingerprint', 'string', 'HELLO') }),
+    ...(body.shortFrames === true ? { shortFrames: true } : {}),
   }
-  return hello
 }
 
 export function readNonce(value: unknown, what: string): Uint8Array {
@@ -122,6 +127,7 @@ export function readWelcome(value: unknown): WelcomeBody {
     maxBodyBytes: field<number>(body, 'maxBodyBytes', 'number', 'WELCOME'),
     maxInFlight: field<number>(body, 'maxInFlight', 'number', 'WELCOME'),
     ...(body.shape === undefined ? {} : { shape: body.shape }),
+    ...(body.shortFrames === true ? { shortFrames: true } : {}),
   }
 }
 

@@ -300,6 +300,10 @@ export class ServiceClient<S extends AnyService> extends ListenedEmitter<ClientE
       this.heartbeatMs = welcome.heartbeatMs
       this.maxRequestBytes = welcome.maxBodyBytes
       this.calls.maxInFlight = welcome.maxInFlight
+      if (welcome.shortFrames === true) {
+        this.requests.useShortFrames()
+        this.urgent.useShortFrames()
+      }
       this.checkSchema(welcome.shape)
     } catch (error) {
       await this.dropServerLanes()

@@ -64,6 +64,8 @@ export class ClientHandshake {
       replyQueue: replyAddress,
       pid: process.pid,
       nonce: this.nonce,
+      // This client's reader takes short frames: replies may pack tighter.
+      shortFrames: true,
       ...(fingerprint === false ? {} : { fingerprint: fingerprint ?? this.service.fingerprint }),
     })
   }

@@ -130,7 +130,7 @@ export function openSession(hello: HelloBody, transport: Transport, state: Hands
   // A client of another schema version is let in: it decides, from the
   // server's shape in WELCOME, which of its methods still work.
   const schemaDiffers = hello.fingerprint !== undefined && hello.fingerprint !== service.fingerprint
-  return new Session(newToken(), link, peer, hello.nonce, schemaDiffers, state, {
+  return new Session(newToken(), link, peer, hello.nonce, schemaDiffers, hello.shortFrames === true, state, {
     maxBodyBytes: options.maxBodyBytes,
     maxPartials: options.maxPartials,
     partialTimeoutMs: options.partialTimeoutMs,

@@ -406,8 +406,11 @@ export class Server<S extends AnyService> {
       maxBodyBytes: this.options.maxBodyBytes,
       maxInFlight: this.options.maxInFlight,
       ...(session.schemaDiffers ? { shape: serviceShape(this.service) } : {}),
+      // Said only to a client that asked: others get the WELCOME they always got.
+      ...(session.shortFrames ? { shortFrames: true } : {}),
     }
     session.send(FrameType.WELCOME, 0, welcome).catch((error: unknown) => this.deps.sendFailed(session, error))
+    if (session.shortFrames) session.writer.useShortFrames()
     this.lifecycle.emit('session', { id: session.id, peer: session.peer })
   }
 

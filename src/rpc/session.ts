@@ -80,6 +80,8 @@ export class Session {
     readonly nonce: Uint8Array,
     /** The client's schema fingerprint differs from the server's: WELCOME carries the server's shape. */
     readonly schemaDiffers: boolean,
+    /** The client's HELLO said it reads short frames: WELCOME says this server does too, and they are used from then on. */
+    readonly shortFrames: boolean,
     server: Readonly<{
       /** Hears a post that could not be written (its reply path stayed full or went away): the server ends the session. */
       postFailed: (session: Session, error: unknown) => void

@@ -1,8 +1,8 @@
 /**
  * Property-based fuzzing of the frame decoder (src/protocol/frame.ts) with
- * fast-check: random bytes, header-shaped bytes with any field wrong,
- * truncated and mutated well-formed messages, oversized lengths, and
- * frames packed any way into messages.
+ * fast-check: random bytes, header-shaped bytes with any field wrong (full
+ * and short headers), truncated and mutated well-formed messages, oversized
+ * lengths, and frames packed any way into messages, short where they may be.
  *
  * Properties:
  * - forEachFrame agrees, on every input, with a reference reader written
@@ -29,14 +29,17 @@ import {
   forEachFrame,
   HEADER_SIZE,
   PROTOCOL_VERSION,
+  SHORT_FORM,
+  SHORT_HEADER_SIZE,
   writeHeader,
+  writeShortHeader,
 } from '../../src/protocol/frame.js'
 import { fuzz, reportFuzzCases } from '../helpers/fuzz.js'
 
 reportFuzzCases('frame-fuzz')
 
 const TYPES: readonly number[] = Object.values(FrameType)
-const REASONS = new Set<FrameError['reason']>(['version', 'truncated', 'type', 'flags', 'reserved', 'length'])
+const REASONS = new Set<FrameError['reason']>(['version', 'short', 'truncated', 'type', 'flags', 'reserved', 'length'])
 
 /** A frame as the property generates it: every header field, and the chunk. */
 interface Spec {
@@ -63,7 +66,31 @@ function referenceRead(message: Uint8Array): Outcome {
   const buf = Buffer.from(message.buffer, message.byteOffset, message.byteLength)
   if (buf.length === 0) return { frames, error: 'truncated' } // "An empty message (0 bytes) is malformed."
   let at = 0
+  let token: bigint | undefined
   while (at < buf.length) {
+    if (buf[at] === 0x81) {
+      // A short frame (3.1): it takes the token of the last full frame.
+      if (token === undefined) return { frames, error: 'short' }
+      if (buf.length - at < 9) return { frames, error: 'truncated' }
+      if (!TYPES.includes(buf[at + 1] as number)) return { frames, error: 'type' }
+      if (((buf[at + 2] as number) & ~0x03) !== 0) return { frames, error: 'flags' }
+      const length = buf.readUInt16LE(at + 7)
+      if (at + 9 + length > buf.length) return { frames, error: 'truncated' }
+      frames.push({
+        at: at + 9,
+        spec: {
+          type: buf[at + 1] as number,
+          flags: buf[at + 2] as number,
+          token,
+          callId: buf.readUInt32LE(at + 3),
+          bodyLength: length,
+          offset: 0,
+          chunk: message.subarray(at + 9, at + 9 + length),
+        },
+      })
+      at += 9 + length
+      continue
+    }
     if (buf.length - at < 28) return { frames, error: 'truncated' }
     if (buf[at] !== 1) return { frames, error: 'version' } // 1
     if (!TYPES.includes(buf[at + 1] as number)) return { frames, error: 'type' } // 2
@@ -74,6 +101,7 @@ function referenceRead(message: Uint8Array): Outcome {
     const chunkLength = buf.readUInt16LE(at + 24)
     if (at + 28 + chunkLength > buf.length) return { frames, error: 'truncated' } // 5
     if (offset + chunkLength > bodyLength) return { frames, error: 'length' } // 6
+    token = buf.readBigUInt64LE(at + 4)
     frames.push({
       at: at + 28,
       spec: {
@@ -185,6 +213,24 @@ function encode(spec: Spec): Buffer {
   return out
 }
 
+/** Whether `spec` may go as a short frame after `before` (docs/PROTOCOL.md 3.1). */
+function mayBeShort(before: Spec, spec: Spec): boolean {
+  return spec.token === before.token && spec.offset === 0 && spec.bodyLength === spec.chunk.byteLength
+}
+
+/** Encodes `spec` as a short frame with the real writer (writeShortHeader). */
+function encodeShort(spec: Spec): Buffer {
+  const out = Buffer.alloc(SHORT_HEADER_SIZE + spec.chunk.byteLength)
+  writeShortHeader(
+    new DataView(out.buffer, out.byteOffset, out.byteLength),
+    0,
+    { type: spec.type as FrameType, flags: spec.flags, token: spec.token, callId: spec.callId },
+    spec.chunk.byteLength,
+  )
+  out.set(spec.chunk, SHORT_HEADER_SIZE)
+  return out
+}
+
 /** Frame starts and ends of a list of encoded frames laid back to back. */
 function boundaries(frames: readonly Uint8Array[]): number[] {
   const ends = [0]
@@ -249,6 +295,26 @@ const shapedHeader: fc.Arbitrary<Uint8Array> = fc
     return out
   })
 
+/** A 9-byte short header with each field right or wrong, and what follows it. */
+const shapedShortHeader: fc.Arbitrary<Uint8Array> = fc
+  .record({
+    type: fc.oneof({ weight: 4, arbitrary: knownType }, { weight: 1, arbitrary: fc.nat({ max: 255 }) }),
+    flags: fc.oneof({ weight: 4, arbitrary: fc.nat({ max: 3 }) }, { weight: 1, arbitrary: fc.nat({ max: 255 }) }),
+    callId: u32,
+    length: fc.oneof(fc.nat({ max: 120 }), fc.constant(0xffff), fc.nat({ max: 0xffff })),
+    after: fc.uint8Array({ maxLength: 140 }),
+  })
+  .map((h) => {
+    const out = Buffer.alloc(SHORT_HEADER_SIZE + h.after.byteLength)
+    out.writeUInt8(SHORT_FORM, 0)
+    out.writeUInt8(h.type, 1)
+    out.writeUInt8(h.flags, 2)
+    out.writeUInt32LE(h.callId, 3)
+    out.writeUInt16LE(h.length, 7)
+    out.set(h.after, SHORT_HEADER_SIZE)
+    return out
+  })
+
 /** A well-formed frame with one byte, one field or its tail damaged. */
 const mutatedFrame: fc.Arbitrary<Uint8Array> = fc
   .tuple(validSpec, fc.nat(), fc.nat({ max: 255 }), fc.nat({ max: 3 }))
@@ -267,6 +333,7 @@ const mutatedFrame: fc.Arbitrary<Uint8Array> = fc
 const segment: fc.Arbitrary<Uint8Array> = fc.oneof(
   { weight: 4, arbitrary: validSpec.map(encode) },
   { weight: 3, arbitrary: shapedHeader },
+  { weight: 2, arbitrary: shapedShortHeader },
   { weight: 3, arbitrary: mutatedFrame },
   { weight: 1, arbitrary: fc.uint8Array({ maxLength: 64 }) },
 )
@@ -305,19 +372,26 @@ describe('frame decoder under fuzzing (fast-check)', () => {
     )
   })
 
-  it('round trip: well-formed frames packed any way into messages decode to exactly what was encoded', () => {
+  it('round trip: well-formed frames packed any way into messages, short where they may be, decode to exactly what was encoded', () => {
     fuzz(
       'round trip packed',
       12_000,
       fc.property(
         fc.array(validSpec, { minLength: 1, maxLength: 12 }),
         fc.array(fc.boolean(), { minLength: 12, maxLength: 12 }),
-        (specs, cutAfter) => {
+        fc.array(fc.boolean(), { minLength: 12, maxLength: 12 }),
+        (drawn, cutAfter, short) => {
+          // Frames marked short become whole bodies of the first frame's
+          // token, and go short wherever they follow a frame of that token.
+          const specs = drawn.map((spec, i) =>
+            short[i] === true ? { ...spec, token: (drawn[0] as Spec).token, offset: 0, bodyLength: spec.chunk.byteLength } : spec,
+          )
           // Group consecutive frames into messages: a cut after frame i ends a message.
           const messages: Uint8Array[] = []
           let current: Uint8Array[] = []
           specs.forEach((spec, i) => {
-            current.push(encode(spec))
+            const asShort = current.length > 0 && short[i] === true && mayBeShort(specs[i - 1] as Spec, spec)
+            current.push(asShort ? encodeShort(spec) : encode(spec))
             if (cutAfter[i] === true || i === specs.length - 1) {
               messages.push(concat(current))
               current = []

@@ -2,18 +2,22 @@
  * FrameWriter on its own, over a fake Outbound that records each message
  * and over an in-memory endpoint that really fills up: bodies split to fit
  * a message, frames of one turn of the event loop packed into shared
- * messages (never across priorities), the last message kept back while
- * more frames follow, tryWrite, and back-pressure.
+ * messages (never across priorities), short frames once the reader reads
+ * them, the last message kept back while more frames follow, tryWrite, and
+ * back-pressure.
  */
 import { describe, expect, it } from 'vitest'
 import { MemoryNetwork, memoryTransport } from '../../src/index.js'
-import { type Frame, FrameType, forEachFrame, HEADER_SIZE } from '../../src/protocol/frame.js'
+import { type Frame, FrameType, forEachFrame, HEADER_SIZE, SHORT_FORM, SHORT_HEADER_SIZE } from '../../src/protocol/frame.js'
 import { FrameWriter } from '../../src/protocol/frame-writer.js'
 import type { Listener, Outbound, OutboundSendOptions } from '../../src/transport/transport.js'
 import { rejection, sleep, until } from '../helpers/wait.js'
 
 interface Sent {
   readonly frames: (Omit<Frame, 'chunk'> & { chunk: Uint8Array })[]
+  /** The message's length, and which of its frames came short. */
+  readonly length: number
+  readonly short: boolean[]
   readonly priority: number
   readonly via: 'trySend' | 'send'
 }
@@ -45,8 +49,13 @@ class FakeOutbound implements Outbound {
   private record(data: Uint8Array, priority: number, via: Sent['via']): void {
     expect(data.byteLength).toBeLessThanOrEqual(this.messageSize)
     const frames: Sent['frames'] = []
-    forEachFrame(data, (frame) => frames.push({ ...frame, chunk: Uint8Array.from(frame.chunk) }))
-    this.sent.push({ frames, priority, via })
+    const short: boolean[] = []
+    forEachFrame(data, (frame) => {
+      const at = frame.chunk.byteOffset - data.byteOffset
+      short.push(at >= HEADER_SIZE + SHORT_HEADER_SIZE && data[at - SHORT_HEADER_SIZE] === SHORT_FORM)
+      frames.push({ ...frame, chunk: Uint8Array.from(frame.chunk) })
+    })
+    this.sent.push({ frames, length: data.byteLength, short, priority, via })
   }
 }
 
@@ -89,6 +98,46 @@ describe('FrameWriter', () => {
     const writer = new FrameWriter(out)
     await Promise.all([1, 2, 3].map((id) => writer.write(header(id), bytes(50))))
     expect(out.sent.map((message) => message.frames.map((frame) => frame.callId))).toEqual([[1, 2], [3]])
+  })
+
+  it('with short frames on, a whole body after a frame of its token goes short; the same frames arrive, in fewer messages', async () => {
+    // 36 replies of 70 bytes, a stranger's frame (another token) among
+    // them, and a body that needs two chunks: only the whole bodies of the
+    // token before them may go short.
+    const run = async (short: boolean): Promise<Sent[]> => {
+      const out = new FakeOutbound(1024)
+      const writer = new FrameWriter(out)
+      if (short) writer.useShortFrames()
+      await Promise.all([
+        ...Array.from({ length: 18 }, (_, i) => writer.write(header(i + 1), bytes(70, i))),
+        writer.write({ ...header(100), token: 8n }, bytes(70)),
+        writer.write(header(101), bytes(1500)),
+        ...Array.from({ length: 18 }, (_, i) => writer.write(header(i + 19), bytes(70, i))),
+      ])
+      return out.sent
+    }
+    const plain = await run(false)
+    const short = await run(true)
+    const frames = (sent: Sent[]) => sent.flatMap((message) => message.frames)
+    expect(frames(short)).toEqual(frames(plain))
+    expect(plain.flatMap((message) => message.short)).not.toContain(true)
+    // Short exactly where allowed: after a frame of the same token in the message, a whole body.
+    for (const message of short) {
+      const allowed = message.frames.map(
+        (frame, i) =>
+          i > 0 &&
+          frame.offset === 0 &&
+          frame.chunk.byteLength === frame.bodyLength &&
+          frame.token === message.frames[i - 1]?.token,
+      )
+      expect(message.short).toEqual(allowed)
+      const headers = message.short.reduce((n, isShort) => n + (isShort ? SHORT_HEADER_SIZE : HEADER_SIZE), 0)
+      expect(message.length).toBe(headers + message.frames.reduce((n, frame) => n + frame.chunk.byteLength, 0))
+    }
+    expect(short.flatMap((message) => message.short).filter(Boolean).length).toBeGreaterThan(30)
+    // 1024-byte messages: ten 98-byte frames, or one and eleven 79-byte ones.
+    expect([plain[0]?.frames.length, short[0]?.frames.length]).toEqual([10, 12])
+    expect(short.length).toBeLessThan(plain.length)
   })
 
   it('never packs frames of different priorities together, and keeps their order', async () => {
