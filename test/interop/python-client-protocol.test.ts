@@ -5,7 +5,9 @@
  * It does the handshake, calls with results and errors, sends binary data,
  * coalesces frames, splits a 20 KB body over several frames, reassembles a
  * reply larger than its reply queue's message size, receives an event, and
- * says GOODBYE; a second run is refused with a REJECT.
+ * says GOODBYE; a second run is refused with a REJECT. With short frames
+ * agreed in the handshake, it packs a batch of calls into one message of
+ * short frames and reads the short frames of the replies.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { dirname, join, resolve } from 'node:path'
@@ -144,6 +146,8 @@ describe.skipIf(!hasPython)(hasPython ? title : `${title} (skipped: python3 is n
     expect(step(lines, 'event')).toEqual({ name: 'tick', payload: { n: 7 }, seq: 1 })
     expect((step(lines, 'heartbeat') as { pongs: number }).pongs).toBeGreaterThanOrEqual(3)
     expect(step(lines, 'forged')).toBe(0)
+    // Without --short-frames the HELLO offers none, so none may come (the WELCOME above has no shortFrames key).
+    expect(step(lines, 'shortFrames')).toEqual({ received: 0, replies: 0 })
     expect(lines).toContain('bye')
 
     // The one-way call ran (no reply was sent), the urgent call came through
@@ -168,6 +172,43 @@ describe.skipIf(!hasPython)(hasPython ? title : `${title} (skipped: python3 is n
     const welcome = step(lines, 'welcome') as { shape?: { name: string; methods: Record<string, unknown> } }
     expect(welcome.shape?.name).toBe('calc')
     expect(Object.keys(welcome.shape?.methods ?? {})).toContain('add')
+  })
+
+  it('with short frames on, sends a batch of calls in one message of short frames and reads replies packed as short frames', async () => {
+    const calc = await startCalc([])
+    const serverErrors: string[] = []
+    calc.on('error', (error) => serverErrors.push(error.message))
+    const BATCH = 12
+    async function run(args: readonly string[]): Promise<string[]> {
+      const child = startPython([calc.queue, '--reply-size', '512', '--batch', String(BATCH), ...args])
+      const replyLine = await child.waitForLine(/^reply_queue /)
+      trackQueue(JSON.parse(replyLine.slice('reply_queue '.length)) as string)
+      return (await child.success(20_000)).split('\n')
+    }
+    // The client puts a divide by zero in the middle: one ERROR among the RESPONSEs.
+    const answers = Array.from({ length: BATCH }, (_, i) =>
+      i === BATCH / 2 ? { code: Code.INVALID_ARGUMENT, message: 'cannot divide 1 by zero' } : i + 1000,
+    )
+
+    const on = await run(['--short-frames'])
+    expect(step(on, 'welcome')).toMatchObject({ service: 'calc', fingerprint: Calc.fingerprint, shortFrames: true })
+    // All 12 REQUESTs in one queue message: one full frame, then 11 short ones.
+    expect(step(on, 'batch')).toEqual({ results: answers, messages: 1, shortSent: BATCH - 1 })
+    expect(step(on, 'describe')).toEqual({ name: 'calc', fingerprintMatches: true })
+    const short = step(on, 'shortFrames') as { received: number; replies: number; malformed: number; forged: number }
+    // The server packs the replies of one batch into shared messages, each whole body after the first frame short.
+    expect(short.replies).toBeGreaterThan(0)
+    expect(short.received).toBeGreaterThanOrEqual(short.replies)
+    expect(short).toMatchObject({ malformed: 0, forged: 0 })
+
+    // Without the option: no shortFrames in HELLO, none in WELCOME, none on the wire either way
+    // (the client then reads 0x81 as a frame of an unknown version and would fail).
+    const off = await run([])
+    expect(step(off, 'welcome')).not.toHaveProperty('shortFrames')
+    expect(step(off, 'batch')).toEqual({ results: answers, messages: 1, shortSent: 0 })
+    expect(step(off, 'shortFrames')).toEqual({ received: 0, replies: 0, malformed: 0, forged: 0 })
+    // The server read every frame the client wrote (a malformed message would be an `error` event).
+    expect(serverErrors).toEqual([])
   })
 
   it('is refused with a REJECT carrying its nonce: wrong service, readable reply queue', async () => {

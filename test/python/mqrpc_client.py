@@ -15,7 +15,15 @@ coalesced in one queue message, a 20 KB body split over several frames, a
 reply larger than the reply queue's message size ($describe), a call whose
 deadline has passed, an unknown method, a one-way call, an urgent call,
 PING/PONG, then `ready`, one EVENT, and GOODBYE. With --expect-reject it
-stops after the handshake and prints the REJECT instead.
+stops after the handshake and prints the REJECT instead; with --streams it
+consumes a server stream; with --batch N it sends N calls at once, packed in
+one queue message, and prints their results.
+
+With --short-frames the client says `shortFrames: true` in HELLO and reads
+the 9-byte short frames of docs/PROTOCOL.md 3.1 on its reply queue; when the
+WELCOME says `shortFrames: true` too, it writes short frames itself (after
+the first frame of each packed message). Without it, a short frame is to the
+client what it is to a reader of an earlier release: malformed.
 
 Exit status: 0 when the scenario ran, 1 on any protocol error (printed as
 `error <message>` on stderr). The reply queue is removed in every case.
@@ -375,15 +383,31 @@ TYPE_NAMES = {
 FLAG_URGENT, FLAG_ONE_WAY = 0x01, 0x02
 NORMAL_PRIORITY, URGENT_PRIORITY = 0, 1
 
+# Short frames (docs/PROTOCOL.md 3.1): after a full frame in the same message,
+# a whole body may follow a 9-byte header that takes its token from the
+# nearest full frame before it. Used only once the reader has said it reads
+# them (HELLO / WELCOME `shortFrames: true`).
+SHORT_FORM = 0x81
+SHORT_HEADER = struct.Struct("<BBBIH")  # form, type, flags, callId, length
+assert SHORT_HEADER.size == 9
+
 
 class ProtocolError(Exception):
     pass
 
 
-class Frame:
-    __slots__ = ("type", "flags", "token", "call_id", "body_length", "offset", "chunk")
+class MalformedMessage(ProtocolError):
+    """The rest of a message is malformed (3.5); `frames` are the valid ones before the fault."""
 
-    def __init__(self, type_, flags, token, call_id, body_length, offset, chunk):
+    def __init__(self, message, frames):
+        super().__init__(message)
+        self.frames = frames
+
+
+class Frame:
+    __slots__ = ("type", "flags", "token", "call_id", "body_length", "offset", "chunk", "short")
+
+    def __init__(self, type_, flags, token, call_id, body_length, offset, chunk, short=False):
         self.type = type_
         self.flags = flags
         self.token = token
@@ -391,29 +415,54 @@ class Frame:
         self.body_length = body_length
         self.offset = offset
         self.chunk = chunk
+        self.short = short
 
 
-def frames_of(message):
-    """Every frame of one queue message, in order (several may share it)."""
+def frames_of(message, short_frames=False):
+    """Every frame of one queue message, in order (several may share it).
+
+    With short_frames, a frame whose first byte is 0x81 is read as a short
+    frame (3.1, the walk of 3.4); without, it is what it was to a reader of
+    an earlier release: a frame of an unknown version. A malformed header
+    raises MalformedMessage, which carries the frames before it.
+    """
     frames = []
     at = 0
+    token = None  # the token of the nearest full frame so far
     if not message:
-        raise ProtocolError("empty message")
+        raise MalformedMessage("empty message", frames)
     while at < len(message):
+        if short_frames and message[at] == SHORT_FORM:
+            if token is None:
+                raise MalformedMessage("a short frame opens the message", frames)
+            if len(message) - at < SHORT_HEADER.size:
+                raise MalformedMessage("%d stray bytes after the last frame" % (len(message) - at), frames)
+            _form, type_, flags, call_id, length = SHORT_HEADER.unpack_from(message, at)
+            if type_ not in TYPE_NAMES:
+                raise MalformedMessage("unknown frame type 0x%02x in a short frame" % type_, frames)
+            if flags & ~(FLAG_URGENT | FLAG_ONE_WAY):
+                raise MalformedMessage("unknown flags in a short frame", frames)
+            start = at + SHORT_HEADER.size
+            if start + length > len(message):
+                raise MalformedMessage("short frame runs past the message", frames)
+            frames.append(Frame(type_, flags, token, call_id, length, 0, message[start:start + length], short=True))
+            at = start + length
+            continue
         if len(message) - at < HEADER.size:
-            raise ProtocolError("%d stray bytes after the last frame" % (len(message) - at))
+            raise MalformedMessage("%d stray bytes after the last frame" % (len(message) - at), frames)
+        # `token` becomes this full frame's token: the one short frames after it take.
         version, type_, flags, r1, token, call_id, body_length, offset, chunk_length, r2 = HEADER.unpack_from(message, at)
         if version != VERSION:
-            raise ProtocolError("frame of protocol version %d" % version)
+            raise MalformedMessage("frame of protocol version %d" % version, frames)
         if type_ not in TYPE_NAMES:
-            raise ProtocolError("unknown frame type 0x%02x" % type_)
+            raise MalformedMessage("unknown frame type 0x%02x" % type_, frames)
         if flags & ~(FLAG_URGENT | FLAG_ONE_WAY) or r1 or r2:
-            raise ProtocolError("unknown flags or non-zero reserved bytes")
+            raise MalformedMessage("unknown flags or non-zero reserved bytes", frames)
         start = at + HEADER.size
         if start + chunk_length > len(message):
-            raise ProtocolError("chunk runs past the message")
+            raise MalformedMessage("chunk runs past the message", frames)
         if offset + chunk_length > body_length:
-            raise ProtocolError("chunk runs past the body")
+            raise MalformedMessage("chunk runs past the body", frames)
         frames.append(Frame(type_, flags, token, call_id, body_length, offset, message[start:start + chunk_length]))
         at = start + chunk_length
     return frames
@@ -429,6 +478,34 @@ def encode_frames(type_, flags, token, call_id, body, max_chunk):
         offset += len(chunk)
         if offset >= len(body):
             return frames
+
+
+def pack_messages(bodies, token, max_chunk, message_size, short_frames):
+    """Frames of several bodies packed back to back into as few messages as fit (3.4).
+
+    bodies: (type, flags, callId, body) of one mq priority. With short_frames
+    (the reader said it reads them), a whole body that is not the first frame
+    of its message goes after a 9-byte short header (3.1): every frame here
+    carries `token`, so the nearest full frame before it always has the same.
+    Returns (messages, short frames written).
+    """
+    messages = []
+    current = bytearray()
+    shorts = 0
+    for type_, flags, call_id, body in bodies:
+        for frame in encode_frames(type_, flags, token, call_id, body, max_chunk):
+            whole = len(frame) - HEADER.size == len(body)
+            if short_frames and whole and current and len(current) + SHORT_HEADER.size + len(body) <= message_size:
+                current += SHORT_HEADER.pack(SHORT_FORM, type_, flags, call_id, len(body)) + body
+                shorts += 1
+                continue
+            if current and len(current) + len(frame) > message_size:
+                messages.append(bytes(current))
+                current = bytearray()
+            current += frame  # a message always opens with a full frame
+    if current:
+        messages.append(bytes(current))
+    return messages, shorts
 
 
 class Reassembler:
@@ -477,10 +554,15 @@ class RpcError(Exception):
 
 
 class Client:
-    def __init__(self, queue, reply_size, reply_mode, service, fingerprint):
+    def __init__(self, queue, reply_size, reply_mode, service, fingerprint, short_frames=False):
         self.queue_name = queue
         self.service = service
         self.fingerprint = fingerprint
+        self.short_frames = short_frames  # we read short frames (said in HELLO)
+        self.server_reads_short = False  # the server reads them (said in WELCOME)
+        self.short_received = 0  # short frames received, of any type
+        self.short_replies = 0  # RESPONSE and ERROR bodies that came as short frames
+        self.malformed = 0  # malformed messages survived (3.5), with short frames on
         self.token = 0
         self.next_id = 0
         self.heartbeat_s = 1.0
@@ -529,7 +611,18 @@ class Client:
         if got is None:
             return
         message, _priority = got
-        for frame in frames_of(message):
+        if not self.short_frames:
+            frames = frames_of(message)  # a malformed message ends the run
+        else:
+            # 3.5: frames before a malformed header are handled, the rest of
+            # the message is dropped, and the session goes on.
+            try:
+                frames = frames_of(message, short_frames=True)
+            except MalformedMessage as error:
+                frames = error.frames
+                self.malformed += 1
+                print("malformed %s" % error, file=sys.stderr, flush=True)
+        for frame in frames:
             self.on_frame(frame)
 
     def on_frame(self, frame):
@@ -542,11 +635,15 @@ class Client:
         if self.token == 0 or frame.token != self.token:
             self.forged += 1
             return
+        if frame.short:
+            self.short_received += 1
         body = self.reassembler.accept(frame)
         if body is None:
             return
         value = unpackb(body) if body else None
         if frame.type in (WELCOME, RESPONSE, ERROR):
+            if frame.short and frame.type != WELCOME:
+                self.short_replies += 1
             self.replies[frame.call_id] = (frame.type, value, self.reassembler.last_frames)
         elif frame.type in (STREAM_DATA, STREAM_END) and frame.call_id in self.streams:
             if frame.type == STREAM_DATA:
@@ -584,6 +681,8 @@ class Client:
         }
         if self.fingerprint is not None:
             hello["fingerprint"] = self.fingerprint
+        if self.short_frames:
+            hello["shortFrames"] = True  # we read short frames on the reply queue
         body = packb(hello)
         if len(body) > self.max_chunk(self.requests):
             raise ProtocolError("HELLO must fit in one frame")
@@ -609,6 +708,8 @@ class Client:
         if type_ != WELCOME:
             raise ProtocolError("expected WELCOME, got %s" % TYPE_NAMES[type_])
         self.heartbeat_s = welcome["heartbeatMs"] / 1000.0
+        # Only `true` counts, and only if we offered (a server never says it otherwise).
+        self.server_reads_short = self.short_frames and welcome.get("shortFrames") is True
         self.next_ping = time.monotonic() + self.heartbeat_s
         return welcome
 
@@ -616,6 +717,23 @@ class Client:
         call_id = self.new_call_id()
         self.write(REQUEST, call_id, packb([method, value, deadline_ms]), urgent=urgent, one_way=one_way)
         return call_id
+
+    def send_batch(self, calls):
+        """Sends several REQUESTs packed into as few request-queue messages as fit.
+
+        calls: (method, value) pairs. The bodies after the first frame of a
+        message go as short frames when the WELCOME said the server reads
+        them. Returns (callIds, messages sent, short frames sent).
+        """
+        bodies = []
+        for method, value in calls:
+            bodies.append((REQUEST, 0, self.new_call_id(), packb([method, value, None])))
+        messages, shorts = pack_messages(
+            bodies, self.token, self.max_chunk(self.requests), self.requests.message_size, self.server_reads_short,
+        )
+        for message in messages:
+            self.requests.send(message, NORMAL_PRIORITY)
+        return [call_id for _type, _flags, call_id, _body in bodies], len(messages), shorts
 
     def result(self, call_id):
         self.wait_for(lambda: call_id in self.replies, "the reply to call %d" % call_id)
@@ -754,6 +872,32 @@ def scenario(client):
     say("event", {"name": name, "payload": payload, "seq": seq})
     say("heartbeat", {"pongs": client.pongs})
     say("forged", client.forged)
+    say("shortFrames", {"received": client.short_received, "replies": client.short_replies})
+
+
+def batch_scenario(client, n):
+    """n calls sent at once, packed into one queue message (short frames after the first when agreed)."""
+    welcome = client.connect()
+    say("welcome", welcome)
+    calls = [("add", {"a": i, "b": 1000}) for i in range(n)]
+    calls[n // 2] = ("divide", {"a": 1, "b": 0})  # one ERROR among the RESPONSEs
+    ids, messages, shorts = client.send_batch(calls)
+    results = []
+    for call_id in ids:
+        try:
+            results.append(client.result(call_id)[0])
+        except RpcError as error:
+            results.append({"code": error.code, "message": error.message})
+    say("batch", {"results": results, "messages": messages, "shortSent": shorts})
+    # A reply larger than the reply queue's messages still comes as full frames.
+    described = client.call("$describe", None)
+    say("describe", {"name": described["name"], "fingerprintMatches": fingerprint_of(described) == welcome["fingerprint"]})
+    say("shortFrames", {
+        "received": client.short_received,
+        "replies": client.short_replies,
+        "malformed": client.malformed,
+        "forged": client.forged,
+    })
 
 
 def stream_scenario(client):
@@ -784,9 +928,14 @@ def main():
     parser.add_argument("--reply-mode", type=lambda s: int(s, 8), default=0o622)
     parser.add_argument("--expect-reject", action="store_true")
     parser.add_argument("--streams", action="store_true", help="consume a server stream (the streams test service)")
+    parser.add_argument(
+        "--short-frames", action="store_true",
+        help="say shortFrames in HELLO, read short frames, and write them when WELCOME says the server reads them",
+    )
+    parser.add_argument("--batch", type=int, default=None, metavar="N", help="send N calls at once, packed in one message")
     args = parser.parse_args()
 
-    client = Client(args.queue, args.reply_size, args.reply_mode, args.service, args.fingerprint)
+    client = Client(args.queue, args.reply_size, args.reply_mode, args.service, args.fingerprint, args.short_frames)
     try:
         if args.expect_reject:
             try:
@@ -798,6 +947,8 @@ def main():
             raise ProtocolError("the server accepted the session")
         if args.streams:
             stream_scenario(client)
+        elif args.batch is not None:
+            batch_scenario(client, args.batch)
         else:
             scenario(client)
         return 0
