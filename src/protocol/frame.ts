@@ -19,7 +19,7 @@
  *
  * A short frame (9 bytes of header) may follow another frame in the same
  * message, once the reader has said it reads them (the handshake's
- * `shortFrames`): it takes the token of the frame before it, and carries a
+ * `shortFrames`): it takes the token of the full frame before it, and carries a
  * whole body in one chunk, so bodyLength and offset go too. For small
  * replies and stream elements that is a fifth more of them per message.
  *
@@ -42,8 +42,6 @@ export const HEADER_SIZE = 28
 /** The first byte of a short frame, where a full one has its version. */
 export const SHORT_FORM = 0x81
 export const SHORT_HEADER_SIZE = 9
-/** The largest body a short frame carries: its length is a u16. */
-export const MAX_SHORT_BODY = 0xffff
 
 /** Every frame type. Values are part of the wire protocol. */
 export const FrameType = {
