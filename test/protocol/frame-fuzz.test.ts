@@ -264,19 +264,24 @@ const validSpec: fc.Arbitrary<Spec> = fc
     return { ...rest, chunk, offset: start, bodyLength: start + chunk.byteLength + Math.min(tail, room - start) }
   })
 
+// Header fields drawn mostly right, sometimes wrong; lengths small, largest, or any.
+const typeRightOrWrong = fc.oneof({ weight: 4, arbitrary: knownType }, { weight: 1, arbitrary: fc.nat({ max: 255 }) })
+const flagsRightOrWrong = fc.oneof({ weight: 4, arbitrary: fc.nat({ max: 3 }) }, { weight: 1, arbitrary: fc.nat({ max: 255 }) })
+const lengthAny = fc.oneof(fc.nat({ max: 120 }), fc.constant(0xffff), fc.nat({ max: 0xffff }))
+
 /** A 28-byte header with every field drawn from "right" and "wrong" values, and what follows it. */
 const shapedHeader: fc.Arbitrary<Uint8Array> = fc
   .record({
     version: fc.oneof({ weight: 4, arbitrary: fc.constant(1) }, { weight: 1, arbitrary: fc.nat({ max: 255 }) }),
-    type: fc.oneof({ weight: 4, arbitrary: knownType }, { weight: 1, arbitrary: fc.nat({ max: 255 }) }),
-    flags: fc.oneof({ weight: 4, arbitrary: fc.nat({ max: 3 }) }, { weight: 1, arbitrary: fc.nat({ max: 255 }) }),
+    type: typeRightOrWrong,
+    flags: flagsRightOrWrong,
     reserved3: fc.oneof({ weight: 6, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.nat({ max: 255 }) }),
     reserved26: fc.oneof({ weight: 6, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.nat({ max: 0xffff }) }),
     token,
     callId: u32,
     bodyLength: fc.oneof(fc.nat({ max: 200 }), u32),
     offset: fc.oneof(fc.constant(0), fc.nat({ max: 200 }), u32),
-    chunkLength: fc.oneof(fc.nat({ max: 120 }), fc.constant(0xffff), fc.nat({ max: 0xffff })),
+    chunkLength: lengthAny,
     after: fc.uint8Array({ maxLength: 140 }),
   })
   .map((h) => {
@@ -298,10 +303,10 @@ const shapedHeader: fc.Arbitrary<Uint8Array> = fc
 /** A 9-byte short header with each field right or wrong, and what follows it. */
 const shapedShortHeader: fc.Arbitrary<Uint8Array> = fc
   .record({
-    type: fc.oneof({ weight: 4, arbitrary: knownType }, { weight: 1, arbitrary: fc.nat({ max: 255 }) }),
-    flags: fc.oneof({ weight: 4, arbitrary: fc.nat({ max: 3 }) }, { weight: 1, arbitrary: fc.nat({ max: 255 }) }),
+    type: typeRightOrWrong,
+    flags: flagsRightOrWrong,
     callId: u32,
-    length: fc.oneof(fc.nat({ max: 120 }), fc.constant(0xffff), fc.nat({ max: 0xffff })),
+    length: lengthAny,
     after: fc.uint8Array({ maxLength: 140 }),
   })
   .map((h) => {
