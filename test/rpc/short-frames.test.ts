@@ -7,7 +7,7 @@
  * short, is malformed like any other: dropped, counted, and the server
  * keeps serving.
  */
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { FrameType, pack, type RawPeer, rawFrame, rawShortFrame } from '../fixtures/sec-wire.js'
 import { trackQueue, uniqueQueueName } from '../helpers/queues.js'
 import { connect, rawPeer, startServer, stats, useSecHarness } from '../helpers/sec.js'
@@ -17,21 +17,28 @@ import { until } from '../helpers/wait.js'
 useSecHarness()
 useChildReaper()
 
-/** A Sec server in a process of its own; closed (its queues removed) by `stop`. */
-async function serverProcess(): Promise<{ queue: string; child: Child; stop: () => Promise<void> }> {
+/** Server processes a test started: asked to close (removing their queues) before they are reaped. */
+const serverChildren = new Set<Child>()
+// Registered last, so it runs first: a server killed before it closed would leave its queues.
+afterEach(async () => {
+  await Promise.allSettled([...serverChildren].filter((child) => child.running).map((child) => stopServer(child)))
+  serverChildren.clear()
+})
+
+async function stopServer(child: Child): Promise<void> {
+  child.send('close')
+  await child.success(20_000)
+}
+
+/** A Sec server in a process of its own; `stop` closes it and checks that it exits cleanly. */
+async function serverProcess(): Promise<{ queue: string; stop: () => Promise<void> }> {
   const queue = uniqueQueueName('short')
   trackQueue(queue)
   trackQueue(`${queue}.urgent`)
   const child = spawnFixture('sec-server.ts', [queue])
+  serverChildren.add(child)
   await child.waitForLine('ready', 20_000)
-  return {
-    queue,
-    child,
-    stop: async () => {
-      child.send('close')
-      await child.success(20_000)
-    },
-  }
+  return { queue, stop: () => stopServer(child) }
 }
 
 /** Sends `count` add calls in one message and returns their answers, in call order, with how each came. */
