@@ -3,12 +3,17 @@
  * its own process writes them only to a client whose HELLO asked, says so
  * in WELCOME, and reads them in its request queue; a client that did not
  * ask (an older one, or one written from an older PROTOCOL.md) gets the
- * frames it always got. A short frame that opens a message, or is cut
+ * frames it always got. The TypeScript client, facing a server driven by
+ * hand, asks for them, and writes them only when that WELCOME says so. A short frame that opens a message, or is cut
  * short, is malformed like any other: dropped, counted, and the server
  * keeps serving.
  */
+import { decode } from '@msgpack/msgpack'
 import { afterEach, describe, expect, it } from 'vitest'
-import { FrameType, pack, type RawPeer, rawFrame, rawShortFrame } from '../fixtures/sec-wire.js'
+import { MessageQueue } from '../../src/index.js'
+import { forEachFrame, SHORT_FORM } from '../../src/protocol/frame.js'
+import { Sec } from '../fixtures/sec-service.js'
+import { FrameType, HEADER_SIZE, pack, type RawPeer, rawFrame, rawShortFrame, SHORT_HEADER_SIZE } from '../fixtures/sec-wire.js'
 import { trackQueue, uniqueQueueName } from '../helpers/queues.js'
 import { connect, rawPeer, startServer, stats, useSecHarness } from '../helpers/sec.js'
 import { type Child, spawnFixture, useChildReaper } from '../helpers/spawn.js'
@@ -151,5 +156,82 @@ describe('malformed short frames are dropped, counted and reported', () => {
     expect(await client.add({ a: 40, b: 2 })).toBe(42)
     const reply = await peer.call('add', { a: 1, b: 1 })
     expect(reply.body).toBe(2)
+  })
+})
+
+/** One frame of a message, and whether it came short. */
+interface SeenFrame {
+  readonly type: number
+  readonly token: bigint
+  readonly callId: number
+  readonly body: unknown
+  readonly short: boolean
+}
+
+function framesOf(message: Uint8Array): SeenFrame[] {
+  const frames: SeenFrame[] = []
+  forEachFrame(message, (frame) => {
+    const at = frame.chunk.byteOffset - message.byteOffset
+    frames.push({
+      type: frame.type,
+      token: frame.token,
+      callId: frame.callId,
+      body: frame.chunk.byteLength > 0 ? decode(frame.chunk) : undefined,
+      short: at >= HEADER_SIZE + SHORT_HEADER_SIZE && message[at - SHORT_HEADER_SIZE] === SHORT_FORM,
+    })
+  })
+  return frames
+}
+
+describe('the TypeScript client, facing a server driven by hand', () => {
+  it.each([
+    ['writes short frames once WELCOME says the server reads them', true],
+    ['writes none when WELCOME does not say so (a server of an earlier release)', false],
+  ])('%s', async (_what, serverReadsShort) => {
+    const queue = uniqueQueueName('handsrv')
+    const lanes = [queue, `${queue}.urgent`].map((name) =>
+      MessageQueue.open(trackQueue(name), { create: true, exclusive: true, access: 'read', maxMessages: 10, messageSize: 8192 }),
+    )
+    const requests = lanes[0] as MessageQueue
+    let reply: MessageQueue | undefined
+    try {
+      const connecting = connect(queue)
+      const [hello] = framesOf((await requests.receive({ timeoutMs: 10_000 })).data)
+      const helloBody = hello?.body as { replyQueue: string; nonce: Uint8Array; shortFrames?: boolean }
+      expect(helloBody.shortFrames).toBe(true)
+      reply = MessageQueue.open(helloBody.replyQueue, { access: 'write' })
+      const token = 0x1234_5678_9abc_def0n
+      await reply.send(rawFrame({ type: FrameType.CHALLENGE, token }, pack({ nonce: helloBody.nonce })))
+      const [proof] = framesOf((await requests.receive({ timeoutMs: 10_000 })).data)
+      expect([proof?.type, proof?.token]).toEqual([FrameType.PROOF, token])
+      const welcome = {
+        service: 'sec',
+        fingerprint: Sec.fingerprint,
+        heartbeatMs: 60_000,
+        maxBodyBytes: 1 << 20,
+        maxInFlight: 64,
+        ...(serverReadsShort ? { shortFrames: true } : {}),
+      }
+      await reply.send(rawFrame({ type: FrameType.WELCOME, token }, pack(welcome)))
+      const client = await connecting
+
+      // Ten calls made at once leave packed in one message.
+      const sums = Promise.all(Array.from({ length: 10 }, (_, i) => client.add({ a: i, b: 100 })))
+      const calls = framesOf((await requests.receive({ timeoutMs: 10_000 })).data)
+      expect(calls.map((frame) => frame.type)).toEqual(Array(10).fill(FrameType.REQUEST))
+      expect(calls.every((frame) => frame.token === token)).toBe(true)
+      expect(calls.filter((frame) => frame.short).length).toBe(serverReadsShort ? 9 : 0)
+      for (const call of calls) {
+        const [, input] = call.body as [string, { a: number; b: number }]
+        await reply.send(rawFrame({ type: FrameType.RESPONSE, token, callId: call.callId }, pack(input.a + input.b)))
+      }
+      expect(await sums).toEqual(Array.from({ length: 10 }, (_, i) => i + 100))
+    } finally {
+      await reply?.close()
+      for (const lane of lanes) {
+        await lane.close()
+        MessageQueue.unlink(lane.name)
+      }
+    }
   })
 })
