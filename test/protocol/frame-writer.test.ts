@@ -8,9 +8,10 @@
  */
 import { describe, expect, it } from 'vitest'
 import { MemoryNetwork, memoryTransport } from '../../src/index.js'
-import { type Frame, FrameType, forEachFrame, HEADER_SIZE, SHORT_FORM, SHORT_HEADER_SIZE } from '../../src/protocol/frame.js'
+import { type Frame, FrameType, forEachFrame, HEADER_SIZE, SHORT_HEADER_SIZE } from '../../src/protocol/frame.js'
 import { FrameWriter } from '../../src/protocol/frame-writer.js'
 import type { Listener, Outbound, OutboundSendOptions } from '../../src/transport/transport.js'
+import { cameShort } from '../fixtures/sec-wire.js'
 import { rejection, sleep, until } from '../helpers/wait.js'
 
 interface Sent {
@@ -51,8 +52,7 @@ class FakeOutbound implements Outbound {
     const frames: Sent['frames'] = []
     const short: boolean[] = []
     forEachFrame(data, (frame) => {
-      const at = frame.chunk.byteOffset - data.byteOffset
-      short.push(at >= HEADER_SIZE + SHORT_HEADER_SIZE && data[at - SHORT_HEADER_SIZE] === SHORT_FORM)
+      short.push(cameShort(data, frame.chunk))
       frames.push({ ...frame, chunk: Uint8Array.from(frame.chunk) })
     })
     this.sent.push({ frames, length: data.byteLength, short, priority, via })

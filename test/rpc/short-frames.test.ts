@@ -11,9 +11,9 @@
 import { decode } from '@msgpack/msgpack'
 import { afterEach, describe, expect, it } from 'vitest'
 import { MessageQueue } from '../../src/index.js'
-import { forEachFrame, SHORT_FORM } from '../../src/protocol/frame.js'
+import { forEachFrame } from '../../src/protocol/frame.js'
 import { Sec } from '../fixtures/sec-service.js'
-import { FrameType, HEADER_SIZE, pack, type RawPeer, rawFrame, rawShortFrame, SHORT_HEADER_SIZE } from '../fixtures/sec-wire.js'
+import { cameShort, FrameType, pack, type RawPeer, rawFrame, rawShortFrame } from '../fixtures/sec-wire.js'
 import { trackQueue, uniqueQueueName } from '../helpers/queues.js'
 import { connect, rawPeer, startServer, stats, useSecHarness } from '../helpers/sec.js'
 import { type Child, spawnFixture, useChildReaper } from '../helpers/spawn.js'
@@ -171,13 +171,12 @@ interface SeenFrame {
 function framesOf(message: Uint8Array): SeenFrame[] {
   const frames: SeenFrame[] = []
   forEachFrame(message, (frame) => {
-    const at = frame.chunk.byteOffset - message.byteOffset
     frames.push({
       type: frame.type,
       token: frame.token,
       callId: frame.callId,
       body: frame.chunk.byteLength > 0 ? decode(frame.chunk) : undefined,
-      short: at >= HEADER_SIZE + SHORT_HEADER_SIZE && message[at - SHORT_HEADER_SIZE] === SHORT_FORM,
+      short: cameShort(message, frame.chunk),
     })
   })
   return frames
