@@ -29,11 +29,11 @@ import {
   forEachFrame,
   HEADER_SIZE,
   PROTOCOL_VERSION,
-  SHORT_FORM,
   SHORT_HEADER_SIZE,
   writeHeader,
   writeShortHeader,
 } from '../../src/protocol/frame.js'
+import { rawFrame, rawShortFrame } from '../fixtures/raw-frames.js'
 import { fuzz, reportFuzzCases } from '../helpers/fuzz.js'
 
 reportFuzzCases('frame-fuzz')
@@ -284,21 +284,7 @@ const shapedHeader: fc.Arbitrary<Uint8Array> = fc
     chunkLength: lengthAny,
     after: fc.uint8Array({ maxLength: 140 }),
   })
-  .map((h) => {
-    const out = Buffer.alloc(HEADER_SIZE + h.after.byteLength)
-    out.writeUInt8(h.version, 0)
-    out.writeUInt8(h.type, 1)
-    out.writeUInt8(h.flags, 2)
-    out.writeUInt8(h.reserved3, 3)
-    out.writeBigUInt64LE(h.token, 4)
-    out.writeUInt32LE(h.callId, 12)
-    out.writeUInt32LE(h.bodyLength, 16)
-    out.writeUInt32LE(h.offset, 20)
-    out.writeUInt16LE(h.chunkLength, 24)
-    out.writeUInt16LE(h.reserved26, 26)
-    out.set(h.after, HEADER_SIZE)
-    return out
-  })
+  .map(({ after, ...header }) => rawFrame(header, after))
 
 /** A 9-byte short header with each field right or wrong, and what follows it. */
 const shapedShortHeader: fc.Arbitrary<Uint8Array> = fc
@@ -309,16 +295,7 @@ const shapedShortHeader: fc.Arbitrary<Uint8Array> = fc
     length: lengthAny,
     after: fc.uint8Array({ maxLength: 140 }),
   })
-  .map((h) => {
-    const out = Buffer.alloc(SHORT_HEADER_SIZE + h.after.byteLength)
-    out.writeUInt8(SHORT_FORM, 0)
-    out.writeUInt8(h.type, 1)
-    out.writeUInt8(h.flags, 2)
-    out.writeUInt32LE(h.callId, 3)
-    out.writeUInt16LE(h.length, 7)
-    out.set(h.after, SHORT_HEADER_SIZE)
-    return out
-  })
+  .map(({ after, ...header }) => rawShortFrame(header, after))
 
 /** A well-formed frame with one byte, one field or its tail damaged. */
 const mutatedFrame: fc.Arbitrary<Uint8Array> = fc

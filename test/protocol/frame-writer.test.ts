@@ -11,7 +11,7 @@ import { MemoryNetwork, memoryTransport } from '../../src/index.js'
 import { type Frame, FrameType, forEachFrame, HEADER_SIZE, SHORT_HEADER_SIZE } from '../../src/protocol/frame.js'
 import { FrameWriter } from '../../src/protocol/frame-writer.js'
 import type { Listener, Outbound, OutboundSendOptions } from '../../src/transport/transport.js'
-import { cameShort } from '../fixtures/sec-wire.js'
+import { cameShort } from '../fixtures/raw-frames.js'
 import { rejection, sleep, until } from '../helpers/wait.js'
 
 interface Sent {
