@@ -8,12 +8,10 @@
  * short, is malformed like any other: dropped, counted, and the server
  * keeps serving.
  */
-import { decode } from '@msgpack/msgpack'
 import { afterEach, describe, expect, it } from 'vitest'
 import { MessageQueue } from '../../src/index.js'
-import { forEachFrame } from '../../src/protocol/frame.js'
 import { Sec } from '../fixtures/sec-service.js'
-import { cameShort, FrameType, pack, type RawPeer, rawFrame, rawShortFrame } from '../fixtures/sec-wire.js'
+import { FrameType, pack, type RawPeer, rawFrame, rawShortFrame, receivedFrames } from '../fixtures/sec-wire.js'
 import { trackQueue, uniqueQueueName } from '../helpers/queues.js'
 import { connect, rawPeer, startServer, stats, useSecHarness } from '../helpers/sec.js'
 import { type Child, spawnFixture, useChildReaper } from '../helpers/spawn.js'
@@ -159,29 +157,6 @@ describe('malformed short frames are dropped, counted and reported', () => {
   })
 })
 
-/** One frame of a message, and whether it came short. */
-interface SeenFrame {
-  readonly type: number
-  readonly token: bigint
-  readonly callId: number
-  readonly body: unknown
-  readonly short: boolean
-}
-
-function framesOf(message: Uint8Array): SeenFrame[] {
-  const frames: SeenFrame[] = []
-  forEachFrame(message, (frame) => {
-    frames.push({
-      type: frame.type,
-      token: frame.token,
-      callId: frame.callId,
-      body: frame.chunk.byteLength > 0 ? decode(frame.chunk) : undefined,
-      short: cameShort(message, frame.chunk),
-    })
-  })
-  return frames
-}
-
 describe('the TypeScript client, facing a server driven by hand', () => {
   it.each([
     ['writes short frames once WELCOME says the server reads them', true],
@@ -195,13 +170,13 @@ describe('the TypeScript client, facing a server driven by hand', () => {
     let reply: MessageQueue | undefined
     try {
       const connecting = connect(queue)
-      const [hello] = framesOf((await requests.receive({ timeoutMs: 10_000 })).data)
+      const [hello] = receivedFrames((await requests.receive({ timeoutMs: 10_000 })).data)
       const helloBody = hello?.body as { replyQueue: string; nonce: Uint8Array; shortFrames?: boolean }
       expect(helloBody.shortFrames).toBe(true)
       reply = MessageQueue.open(helloBody.replyQueue, { access: 'write' })
       const token = 0x1234_5678_9abc_def0n
       await reply.send(rawFrame({ type: FrameType.CHALLENGE, token }, pack({ nonce: helloBody.nonce })))
-      const [proof] = framesOf((await requests.receive({ timeoutMs: 10_000 })).data)
+      const [proof] = receivedFrames((await requests.receive({ timeoutMs: 10_000 })).data)
       expect([proof?.type, proof?.token]).toEqual([FrameType.PROOF, token])
       const welcome = {
         service: 'sec',
@@ -216,7 +191,7 @@ describe('the TypeScript client, facing a server driven by hand', () => {
 
       // Ten calls made at once leave packed in one message.
       const sums = Promise.all(Array.from({ length: 10 }, (_, i) => client.add({ a: i, b: 100 })))
-      const calls = framesOf((await requests.receive({ timeoutMs: 10_000 })).data)
+      const calls = receivedFrames((await requests.receive({ timeoutMs: 10_000 })).data)
       expect(calls.map((frame) => frame.type)).toEqual(Array(10).fill(FrameType.REQUEST))
       expect(calls.every((frame) => frame.token === token)).toBe(true)
       expect(calls.filter((frame) => frame.short).length).toBe(serverReadsShort ? 9 : 0)
