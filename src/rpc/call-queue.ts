@@ -5,13 +5,14 @@
  * @module
  */
 import type { RpcError } from '../protocol/rpc-error.js'
+import { IdTable } from '../util/id-table.js'
 import type { PendingCall } from './pending-call.js'
 
 /** Call ids are 32-bit on the wire; 0 means "no call". */
 const MAX_CALL_ID = 0xffffffff
 
 export class CallQueue {
-  private readonly inFlight = new Map<number, PendingCall>()
+  private readonly inFlight = new IdTable<PendingCall>()
   private readonly waiting: PendingCall[] = []
   private lastId = 0
   /** The server's maxInFlight (from WELCOME): calls past it wait here instead of being refused there. */
@@ -88,7 +89,7 @@ export class CallQueue {
 
   /** Fails every call in flight with `error` (the session is gone). */
   failInFlight(error: RpcError): void {
-    for (const call of this.inFlight.values()) call.reject(error)
+    for (const call of this.inFlight.valueList()) call.reject(error)
     this.inFlight.clear()
   }
 

@@ -232,7 +232,7 @@ export class Server<S extends AnyService> {
     const reason = new RpcError(Code.UNAVAILABLE, `server on ${this.queue} shut down before the call finished`)
     await Promise.allSettled(
       [...this.sessions.values()].map(async (session) => {
-        for (const callId of session.inFlight.keys()) {
+        for (const callId of session.inFlight.idList()) {
           await session.sendError(callId, reason).catch(() => undefined)
         }
         if (session.state === 'open')

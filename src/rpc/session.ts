@@ -12,6 +12,7 @@ import { Reassembler } from '../protocol/reassembly.js'
 import { RpcError, rpcErrorToWire } from '../protocol/rpc-error.js'
 import { EMPTY, encodeBody } from '../protocol/wire.js'
 import type { PeerLink } from '../transport/transport.js'
+import { IdTable } from '../util/id-table.js'
 import type { Peer } from './context.js'
 import type { LazyAbort } from './lazy-abort.js'
 import { RateLimiter } from './rate-limiter.js'
@@ -61,7 +62,7 @@ export class Session {
   readonly id: string
   readonly writer: FrameWriter
   readonly reassembler: Reassembler
-  readonly inFlight = new Map<number, InFlightCall>()
+  readonly inFlight = new IdTable<InFlightCall>()
   readonly limiter: RateLimiter | undefined
   lastSeen = Date.now()
   readonly openedAt = Date.now()
@@ -154,7 +155,7 @@ export class Session {
   async end(reason: RpcError): Promise<void> {
     if (this.state === 'closed') return
     this.state = 'closed'
-    for (const call of this.inFlight.values()) call.controller.abort(reason)
+    for (const call of this.inFlight.valueList()) call.controller.abort(reason)
     this.inFlight.clear()
     this.reassembler.clear()
     await this.link.outbound.close()

@@ -11,6 +11,7 @@ import { type Frame, FrameType } from '../protocol/frame.js'
 import { type Reassembler, ReassemblyError } from '../protocol/reassembly.js'
 import { RpcError } from '../protocol/rpc-error.js'
 import { decodeBody, EMPTY, encodeBody, readCredit } from '../protocol/wire.js'
+import { IdTable } from '../util/id-table.js'
 import type { CallOptions } from './client-options.js'
 import { type Checker, type CompiledMethod, describeViolations, type StreamKind } from './service.js'
 import { CreditGate, checkStreamWindow, checkStreamWindowBytes, type WindowLimits } from './stream-credit.js'
@@ -51,7 +52,7 @@ export interface StreamLink {
 
 /** The client's streaming calls, by the pending call before it is sent and by call id after. */
 export class ClientStreams {
-  private readonly byId = new Map<number, ClientStream>()
+  private readonly byId = new IdTable<ClientStream>()
   private readonly unsent = new WeakMap<object, ClientStream>()
 
   constructor(readonly link: StreamLink) {}
