@@ -2,16 +2,16 @@
  * Values by 32-bit id (a session's calls in flight), in a table that is
  * made once and grows only when it fills, never remade as ids come and go.
  *
- * A Map with an entry set and deleted per call remakes its hash table every
- * few dozen calls, and V8 links each table it leaves to the one that
- * replaces it (for iterators still walking the old one). Once a full
- * collection has moved a live table to the old generation, each table after
- * it is kept alive by the one before through every scavenge, and copied
- * and promoted in turn, until the next full collection; which promotes the
- * table then in use, and the chain goes on. A server found in that state
- * spent half as much CPU again per call (bench/analysis.md, the nineteenth
- * session). Here the arrays are replaced only to grow, and the old ones
- * point nowhere.
+ * A Map with an entry set and deleted per call makes itself a new hash
+ * table every few dozen calls, and V8 makes the new table where the old
+ * one lies. Once a full collection has moved a session's table to the old
+ * generation, then, every later table is made there too; each one left
+ * behind still holds the calls it held, and as garbage of the old
+ * generation it keeps them, and all they reach, alive through every
+ * scavenge until the next full collection, so nearly every call is copied
+ * and promoted. A server in that state spent half as much CPU again per
+ * call, for the rest of the session (bench/analysis.md, the nineteenth
+ * session). Here the arrays are replaced only to grow.
  * @module
  */
 
