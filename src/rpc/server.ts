@@ -233,6 +233,8 @@ export class Server<S extends AnyService> {
     await Promise.allSettled(
       [...this.sessions.values()].map(async (session) => {
         for (const callId of session.inFlight.idList()) {
+          // Calls that finished while earlier errors were sent are answered already.
+          if (!session.inFlight.has(callId)) continue
           await session.sendError(callId, reason).catch(() => undefined)
         }
         if (session.state === 'open')

@@ -12,6 +12,10 @@
  * and promoted. A server in that state spent half as much CPU again per
  * call, for the rest of the session (bench/analysis.md, the nineteenth
  * session). Here the arrays are replaced only to grow.
+ *
+ * The hash is fixed, so a peer can choose ids that share a slot; a lookup
+ * then walks at most every entry of the table, which the server's
+ * maxInFlight bounds per session, as it bounds the table's size.
  * @module
  */
 
