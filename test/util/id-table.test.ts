@@ -2,8 +2,12 @@
  * IdTable against a Map: any mix of sets, deletes and lookups, over ids
  * that collide in the table's slots and ids anywhere in 32 bits, finds
  * what the Map finds; and ids coming and going at a steady count never
- * make it replace its arrays (why it exists: src/util/id-table.ts).
+ * make it replace its arrays, nor keep a deleted call alive through the
+ * young generation's collections as a promoted Map does (why it exists:
+ * src/util/id-table.ts).
  */
+import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { IdTable } from '../../src/util/id-table.js'
@@ -79,5 +83,33 @@ describe('IdTable', () => {
     for (let id = 0; id < 5000; id++) expect(table.get(id * 7919)).toBe(id)
     for (let id = 0; id < 5000; id += 2) table.delete(id * 7919)
     for (let id = 0; id < 5000; id++) expect(table.get(id * 7919)).toBe(id % 2 === 0 ? undefined : id)
+  })
+
+  it('lets a deleted call die young once the table is old, where a Map promotes every call', () => {
+    setFlagsFromString('--expose-gc')
+    const gc = runInNewContext('gc') as (options?: { type: 'minor' | 'major' }) => void
+    const oldSpaceUsed = () => getHeapSpaceStatistics().find((space) => space.space_name === 'old_space')?.space_used_size ?? 0
+    // A session: 32 calls in flight, a full collection (which moves the
+    // table to the old generation), then 20,000 calls set and deleted with
+    // a scavenge every 1,000; returns how much the old generation grew.
+    const promotedBy = (table: { set(id: number, call: object): unknown; delete(id: number): unknown }): number => {
+      for (let id = 1; id <= 32; id++) table.set(id, { id, input: new Array(16).fill(id) })
+      gc()
+      const before = oldSpaceUsed()
+      let id = 33
+      for (let round = 0; round < 20; round++) {
+        for (let i = 0; i < 1000; i++, id++) {
+          table.set(id, { id, input: new Array(16).fill(id) })
+          table.delete(id - 32)
+        }
+        gc({ type: 'minor' })
+      }
+      return oldSpaceUsed() - before
+    }
+    const byIdTable = promotedBy(new IdTable<object>())
+    const byMap = promotedBy(new Map<number, object>())
+    // Measured: the Map about 5.2 MB (every call, about 260 bytes each), the IdTable 4 KB to 250 KB.
+    expect(byMap).toBeGreaterThan(20_000 * 100)
+    expect(byIdTable).toBeLessThan(byMap / 5)
   })
 })
