@@ -51,9 +51,15 @@ export class IdTable<V> {
       this.values[slot] = value
       return
     }
-    if ((this.count + 1) * 2 > this.values.length) this.grow()
-    this.place(id, value)
     this.count++
+    if (this.count * 2 > this.values.length) {
+      this.grow()
+      this.place(id, value)
+      return
+    }
+    // The probe already stopped at the empty slot `id` goes in.
+    this.ids[~slot] = id
+    this.values[~slot] = value
   }
 
   /** Removes `id`; returns whether it was there. */
@@ -102,15 +108,16 @@ export class IdTable<V> {
     return Math.imul(id, 0x9e3779b1) >>> this.shift
   }
 
-  /** The slot holding `id`, or -1. */
+  /** The slot holding `id`; if none, ~ the empty slot where it would go (a negative number). */
   private slotOf(id: number): number {
     const mask = this.values.length - 1
     for (let slot = this.home(id); ; slot = (slot + 1) & mask) {
-      if (this.values[slot] === undefined) return -1
+      if (this.values[slot] === undefined) return ~slot
       if (this.ids[slot] === id) return slot
     }
   }
 
+  /** Puts `id`, known to be absent, in the first empty slot from its home (when growing). */
   private place(id: number, value: V): void {
     const mask = this.values.length - 1
     let slot = this.home(id)
