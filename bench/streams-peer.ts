@@ -5,7 +5,7 @@
  *                  prints "ready", closes on SIGTERM.
  *   socket-server  {address, cork}   the hand-rolled stream over a Unix
  *                  socket; prints "ready", closes on SIGTERM.
- *   client         {contender, replyMessageSize?, address, sizes, warmup, seconds, minElements, maxElements, steps}
+ *   client         {contender, replyMaxMessages?, replyMessageSize?, address, sizes, warmup, seconds, minElements, maxElements, steps}
  *                  warms up one stream per size, picks the elements per run
  *                  from the warm-up's rate (about `seconds` a run), prints
  *                  "ready"; then for each "go" line on stdin runs the next
@@ -24,7 +24,7 @@ import { createConnection, createServer as createNetServer, type Socket } from '
 import { createInterface } from 'node:readline'
 import { Decoder } from '@msgpack/msgpack'
 import { Type } from 'typebox'
-import { createClient, createServer, defineService, type Handlers } from '../src/index.js'
+import { type ClientOptions, createClient, createServer, defineService, type Handlers } from '../src/index.js'
 import { processFigures } from './echo-service.js'
 import { frame, readFrames } from './msgpack-socket.js'
 import { type PeerRoles, runPeerRole } from './peer-main.js'
@@ -146,8 +146,16 @@ interface StreamPeer {
   close(): Promise<void>
 }
 
-async function mqPeer(address: string, replyMessageSize?: number): Promise<StreamPeer> {
-  const client = await createClient(Streams, { queue: address, ...(replyMessageSize === undefined ? {} : { replyMessageSize }) })
+async function mqPeer(
+  address: string,
+  replyQueue: Pick<ClientOptions, 'replyMaxMessages' | 'replyMessageSize'>,
+): Promise<StreamPeer> {
+  const { replyMaxMessages, replyMessageSize } = replyQueue
+  const client = await createClient(Streams, {
+    queue: address,
+    ...(replyMaxMessages === undefined ? {} : { replyMaxMessages }),
+    ...(replyMessageSize === undefined ? {} : { replyMessageSize }),
+  })
   return {
     count: (n, bytes) => readInOrder(client.count({ n, bytes }), n),
     serverCpuUs: async () => (await client.stats({})).cpuUs,
@@ -217,6 +225,8 @@ async function timed(peer: StreamPeer, n: number, bytes: number): Promise<Stream
 
 async function client(config: {
   contender: 'mqrpc' | 'socket'
+  /** mqrpc: the client's reply queue slots (default: the transport's). */
+  replyMaxMessages?: number
   /** mqrpc: the client's reply queue message size (default: the transport's). */
   replyMessageSize?: number
   address: string
@@ -228,7 +238,7 @@ async function client(config: {
   /** The element size of each timed stream, in the order the parent says "go". */
   steps: readonly number[]
 }): Promise<void> {
-  const peer = await (config.contender === 'mqrpc' ? mqPeer(config.address, config.replyMessageSize) : socketPeer(config.address))
+  const peer = await (config.contender === 'mqrpc' ? mqPeer(config.address, config) : socketPeer(config.address))
   try {
     const elements = new Map<number, number>()
     for (const bytes of config.sizes) {

@@ -12,10 +12,13 @@
  * both, and each figure is the median of its runs. Unpinned, and pinned to
  * CPU 0 when `taskset` exists (not with `--quick`).
  *
- *   node --import tsx bench/streams.ts [--quick] [--runs N] [--seconds S] [--no-cork]
+ *   node --import tsx bench/streams.ts [--quick] [--runs N] [--seconds S] [--no-cork] [--reply-shape SLOTSxSIZE ...]
  *
  * `--no-cork` makes the socket server write each frame in its own syscall
  * (a control: the baseline otherwise corks a tick's frames, as bench/msgpack-socket.ts does).
+ * `--reply-shape 4x8192` adds a row: an mqrpc client whose reply queue has
+ * 4 slots of 8192 bytes (`replyMaxMessages`, `replyMessageSize`), to weigh
+ * a queue's shape against its RLIMIT_MSGQUEUE cost; it may be repeated.
  * Registered in bench/run.ts as `streams`.
  * @module
  */
@@ -49,16 +52,33 @@ const QUICK: Settings = { runs: 3, seconds: 0.2, warmup: 1000, minElements: 500,
  * slots hold two elements), the same with `replyMessageSize: 8192` (what a
  * client expecting large replies sets), and the socket baseline.
  */
-const VARIANTS = [
+interface Variant {
+  readonly id: string
+  readonly contender: 'mqrpc' | 'socket'
+  readonly label: string
+  readonly replyMaxMessages?: number
+  readonly replyMessageSize?: number
+}
+
+const VARIANTS: readonly Variant[] = [
   { id: 'mqrpc', contender: 'mqrpc', label: 'mqrpc server stream' },
-  {
-    id: 'mqrpc-8k',
-    contender: 'mqrpc',
-    label: 'mqrpc server stream, replyMessageSize 8192',
-    replyMessageSize: 8192,
-  },
+  { id: 'mqrpc-8k', contender: 'mqrpc', label: 'mqrpc server stream, replyMessageSize 8192', replyMessageSize: 8192 },
   { id: 'socket', contender: 'socket', label: 'msgpack over Unix socket (baseline)' },
-] as const
+]
+
+/** A `--reply-shape` row: `4x8192` is a reply queue of 4 slots of 8192 bytes. */
+function shapeVariant(shape: string): Variant {
+  const match = /^(\d+)x(\d+)$/.exec(shape)
+  if (match === null) throw new Error(`--reply-shape ${shape}: expected SLOTSxSIZE, e.g. 4x8192`)
+  const [replyMaxMessages, replyMessageSize] = [Number(match[1]), Number(match[2])]
+  return {
+    id: `mqrpc-${shape}`,
+    contender: 'mqrpc',
+    label: `mqrpc server stream, reply queue ${replyMaxMessages} x ${replyMessageSize}`,
+    replyMaxMessages,
+    replyMessageSize,
+  }
+}
 
 const load = () =>
   loadavg()
@@ -66,10 +86,16 @@ const load = () =>
     .join(' ')
 
 /** Every variant on one placement: servers, clients, then the runs, alternating. */
-async function placementRows(cpus: string, wrapper: readonly string[], settings: Settings, cork: boolean): Promise<StreamRow[]> {
-  const runs = VARIANTS.map((variant) => new Run(contender(variant.contender)))
+async function placementRows(
+  variants: readonly Variant[],
+  cpus: string,
+  wrapper: readonly string[],
+  settings: Settings,
+  cork: boolean,
+): Promise<StreamRow[]> {
+  const runs = variants.map((variant) => new Run(contender(variant.contender)))
   try {
-    const servers = VARIANTS.map((variant, i) => {
+    const servers = variants.map((variant, i) => {
       const run = runs[i] as Run
       const role = variant.contender === 'mqrpc' ? 'mq-server' : 'socket-server'
       return run.spawn(role, { address: run.address, cork }, wrapper, 'streams-peer')
@@ -78,10 +104,10 @@ async function placementRows(cpus: string, wrapper: readonly string[], settings:
     const steps = SIZES.flatMap((bytes) => Array.from({ length: settings.runs }, () => bytes))
     const clients: Proc[] = []
     // One warm-up at a time: each sizes its runs from its own rate.
-    for (const [i, variant] of VARIANTS.entries()) {
+    for (const [i, variant] of variants.entries()) {
       const run = runs[i] as Run
-      const replyMessageSize = 'replyMessageSize' in variant ? variant.replyMessageSize : undefined
-      const config = { contender: variant.contender, replyMessageSize, address: run.address, sizes: SIZES, steps, ...settings }
+      const { contender, replyMaxMessages, replyMessageSize } = variant
+      const config = { contender, replyMaxMessages, replyMessageSize, address: run.address, sizes: SIZES, steps, ...settings }
       const client = run.spawn('client', config, wrapper, 'streams-peer')
       await client.waitFor('ready', 120_000)
       clients.push(client)
@@ -91,7 +117,7 @@ async function placementRows(cpus: string, wrapper: readonly string[], settings:
       return client.waitFor(`done ${k}`, 120_000)
     })
     const results = await Promise.all(clients.map((c) => c.result<ClientRuns>()))
-    return VARIANTS.flatMap((variant, i) =>
+    return variants.flatMap((variant, i) =>
       SIZES.map((bytes) => {
         const mine = (results[i] as ClientRuns).runs.filter((r) => r.bytes === bytes)
         const of = (pick: (r: StreamRun) => number) => median(mine.map(pick))
@@ -122,6 +148,7 @@ export default async function streams(argv: readonly string[] = []): Promise<Par
       runs: { type: 'string' },
       seconds: { type: 'string' },
       'no-cork': { type: 'boolean', default: false },
+      'reply-shape': { type: 'string', multiple: true, default: [] },
     },
     allowPositionals: false,
   })
@@ -131,6 +158,7 @@ export default async function streams(argv: readonly string[] = []): Promise<Par
     runs: values.runs === undefined ? base.runs : Number(values.runs),
     seconds: values.seconds === undefined ? base.seconds : Number(values.seconds),
   }
+  const variants = [...VARIANTS, ...values['reply-shape'].map(shapeVariant)]
   Run.cleanUpOnSignals()
   console.log(`load average ${load()}`)
   console.log(
@@ -140,7 +168,7 @@ export default async function streams(argv: readonly string[] = []): Promise<Par
   const rows: StreamRow[] = []
   for (const [cpus, wrapper] of placements(values.quick)) {
     console.log(`  ${cpus}`)
-    rows.push(...(await placementRows(cpus, wrapper, settings, !values['no-cork'])))
+    rows.push(...(await placementRows(variants, cpus, wrapper, settings, !values['no-cork'])))
   }
   console.log('')
   printTable(
