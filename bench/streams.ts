@@ -47,12 +47,6 @@ interface Settings {
 const FULL: Settings = { runs: 5, seconds: 0.6, warmup: 4000, minElements: 2000, maxElements: 2_000_000 }
 const QUICK: Settings = { runs: 3, seconds: 0.2, warmup: 1000, minElements: 500, maxElements: 500_000 }
 
-/**
- * The rows: the mqrpc stream as a client opens it by default (reply queue
- * messages of 1 KiB, so a 4 KiB element takes five messages and the ten
- * slots hold two elements), the same with `replyMessageSize: 8192` (what a
- * client expecting large replies sets), and the socket baseline.
- */
 interface Variant {
   readonly id: string
   readonly contender: 'mqrpc' | 'socket'
@@ -63,6 +57,12 @@ interface Variant {
   readonly sharesServer?: boolean
 }
 
+/**
+ * The rows: the mqrpc stream as a client opens it by default (reply queue
+ * messages of 1 KiB, so a 4 KiB element takes five messages and the ten
+ * slots hold two elements), the same with `replyMessageSize: 8192` (what a
+ * client expecting large replies sets), and the socket baseline.
+ */
 const VARIANTS: readonly Variant[] = [
   { id: 'mqrpc', contender: 'mqrpc', label: 'mqrpc server stream' },
   { id: 'mqrpc-8k', contender: 'mqrpc', label: 'mqrpc server stream, replyMessageSize 8192', replyMessageSize: 8192 },
