@@ -306,7 +306,12 @@ export class Scheduler {
         this.turnEndQueued = true
         queuePromiseJob(this.endIdleTurn)
       }
-      for (const resolve of this.idleWaiters.splice(0)) resolve()
+      if (this.idleWaiters.length > 0) {
+        // Swapped, not spliced: splice(0) made an array each time a lone call went idle.
+        const waiters = this.idleWaiters
+        this.idleWaiters = []
+        for (const resolve of waiters) resolve()
+      }
     }
   }
 
