@@ -46,7 +46,7 @@ export class IdTable<V> {
 
   /** Sets the value of `id`, replacing any it had. */
   set(id: number, value: V): void {
-    const slot = this.slotOf(id)
+    let slot = this.slotOf(id)
     if (slot >= 0) {
       this.values[slot] = value
       return
@@ -54,10 +54,9 @@ export class IdTable<V> {
     this.count++
     if (this.count * 2 > this.values.length) {
       this.grow()
-      this.place(id, value)
-      return
+      slot = this.slotOf(id)
     }
-    // The probe already stopped at the empty slot `id` goes in.
+    // ~slot: the empty slot where the probe for `id` stopped.
     this.ids[~slot] = id
     this.values[~slot] = value
   }
@@ -117,15 +116,6 @@ export class IdTable<V> {
     }
   }
 
-  /** Puts `id`, known to be absent, in the first empty slot from its home (when growing). */
-  private place(id: number, value: V): void {
-    const mask = this.values.length - 1
-    let slot = this.home(id)
-    while (this.values[slot] !== undefined) slot = (slot + 1) & mask
-    this.ids[slot] = id
-    this.values[slot] = value
-  }
-
   private grow(): void {
     const ids = this.ids
     const values = this.values
@@ -134,7 +124,10 @@ export class IdTable<V> {
     this.shift--
     for (let slot = 0; slot < values.length; slot++) {
       const value = values[slot]
-      if (value !== undefined) this.place(ids[slot] as number, value)
+      if (value === undefined) continue
+      const free = ~this.slotOf(ids[slot] as number)
+      this.ids[free] = ids[slot] as number
+      this.values[free] = value
     }
   }
 }
