@@ -53,9 +53,7 @@ export class CallQueue {
 
   /** The call in flight with `id`, no longer counted: its answer came, or its send failed. */
   finish(id: number): PendingCall | undefined {
-    const call = this.inFlight.get(id)
-    if (call !== undefined) this.inFlight.delete(id)
-    return call
+    return this.inFlight.take(id)
   }
 
   /**

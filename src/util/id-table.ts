@@ -63,8 +63,14 @@ export class IdTable<V> {
 
   /** Removes `id`; returns whether it was there. */
   delete(id: number): boolean {
+    return this.take(id) !== undefined
+  }
+
+  /** Removes `id` and returns its value (undefined if absent): a get and a delete in one probe. */
+  take(id: number): V | undefined {
     let empty = this.slotOf(id)
-    if (empty < 0) return false
+    if (empty < 0) return undefined
+    const taken = this.values[empty]
     // Linear probing without tombstones: each entry after the emptied slot,
     // up to the next empty one, moves back into it unless its own home slot
     // lies after the gap (it would then no longer be found).
@@ -79,7 +85,7 @@ export class IdTable<V> {
     }
     this.values[empty] = undefined
     this.count--
-    return true
+    return taken
   }
 
   /** The values, in no particular order, as an array of their own (the table may change while it is walked). */

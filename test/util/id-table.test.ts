@@ -1,5 +1,5 @@
 /**
- * IdTable against a Map: any mix of sets, deletes and lookups, over ids
+ * IdTable against a Map: any mix of sets, deletes, takes and lookups, over ids
  * that collide in the table's slots and ids anywhere in 32 bits, finds
  * what the Map finds; and ids coming and going at a steady count never
  * make it replace its arrays, nor keep a deleted call alive through the
@@ -13,14 +13,14 @@ import { describe, expect, it } from 'vitest'
 import { IdTable } from '../../src/util/id-table.js'
 import { fuzz } from '../helpers/fuzz.js'
 
-type Op = { kind: 'set' | 'delete' | 'get'; id: number }
+type Op = { kind: 'set' | 'delete' | 'take' | 'get'; id: number }
 
 /** Ids whose hashes share their top six bits: one home slot in tables of up to 64 slots, so deletes have entries to move back. */
 const colliding: number[] = []
 for (let id = 0; colliding.length < 30; id++) if (Math.imul(id, 0x9e3779b1) >>> 26 === 5) colliding.push(id)
 
 const ids = fc.oneof(fc.integer({ min: 0, max: 40 }), fc.constantFrom(...colliding), fc.integer({ min: 0, max: 0xffffffff }))
-const ops = fc.array(fc.record({ kind: fc.constantFrom<Op['kind']>('set', 'set', 'delete', 'get'), id: ids }), {
+const ops = fc.array(fc.record({ kind: fc.constantFrom<Op['kind']>('set', 'set', 'delete', 'take', 'get'), id: ids }), {
   // fast-check's default size keeps arrays to a few items; a table needs hundreds of operations to fill, grow and churn.
   maxLength: 600,
   size: 'max',
@@ -41,6 +41,10 @@ describe('IdTable', () => {
             model.set(id, `v${step}`)
           } else if (kind === 'delete' && table.delete(id) !== model.delete(id)) {
             throw new Error(`step ${step}: delete(${id}) disagrees with the Map`)
+          } else if (kind === 'take') {
+            const expected = model.get(id)
+            model.delete(id)
+            if (table.take(id) !== expected) throw new Error(`step ${step}: take(${id}) disagrees with the Map`)
           }
           if (table.get(id) !== model.get(id) || table.has(id) !== model.has(id) || table.size !== model.size) {
             throw new Error(`step ${step}: ${kind}(${id}) leaves the table unlike the Map`)
